@@ -3,15 +3,9 @@
 
 import cliProgress from 'cli-progress';
 import { humanBytes } from './output.js';
+import { silentProgress, type Progress } from '../src/progress.js';
 
-export interface Progress {
-  /** A task of `total` bytes (0 when unknown) named `label`. */
-  start(id: string, label: string, total: number): void;
-  update(id: string, done: number): void;
-  finish(id: string, note?: string): void;
-  note(text: string): void;
-  close(): void;
-}
+export type { Progress };
 
 export function createProgress(opts: { quiet: boolean; json: boolean }): Progress {
   if (opts.quiet) return silent;
@@ -19,7 +13,7 @@ export function createProgress(opts: { quiet: boolean; json: boolean }): Progres
   return new LineProgress();
 }
 
-const silent: Progress = { start() {}, update() {}, finish() {}, note() {}, close() {} };
+const silent = silentProgress;
 
 class LineProgress implements Progress {
   private readonly tasks = new Map<string, { label: string; total: number; done: number; lastPct: number }>();

@@ -1,0 +1,182 @@
+// Commands about whole images: inspect, pull, unpack, convert, push, login.
+
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import type { Runner } from '../main.js';
+import { printJson, printLine, humanBytes } from '../output.js';
+import { createProgress } from '../progress.js';
+import { inspectImage } from '../../src/image/inspect.js';
+import { openSource } from '../../src/image/open-source.js';
+import { parsePlatform } from '../../src/image/platform.js';
+import { pullImage } from '../../src/image/pull.js';
+import { ContentStore } from '../../src/store/content-store.js';
+import { unpackImage } from '../../src/image/unpack-image.js';
+import { convertImage } from '../../src/convert/convert-image.js';
+import { pushImage } from '../../src/image/push-image.js';
+import { parseReference, formatReference } from '../../src/reference/reference.js';
+import { invalidArgument } from '../../src/errors.js';
+
+export function registerImageCommands(program: Command, run: Runner): void {
+  program
+    .command('inspect')
+    .description("show an image's manifest, config, platform and layers (digest, size, media type, lazy format)")
+    .argument('<image>', 'image reference (HOST/NAME[:TAG][@DIGEST], or oci:PATH[:TAG])')
+    .option('--platform <os/arch>', 'platform to resolve in a multi-platform image')
+    .option('--json', 'one JSON document on stdout')
+    .action((image: string, o: { platform?: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const source = openSource(image, { client: ctx.client() });
+        try {
+          const info = await inspectImage(source, { platform: o.platform ? parsePlatform(o.platform) : undefined });
+          if (o.json) return printJson(info);
+          printLine(`Image:     ${info.reference}`);
+          printLine(`Digest:    ${info.digest}`);
+          if (info.manifestDigest !== info.digest) printLine(`Manifest:  ${info.manifestDigest}`);
+          printLine(`MediaType: ${info.mediaType}`);
+          printLine(`Platform:  ${info.platform}`);
+          printLine(`Config:    ${info.config.digest} (${info.config.size} bytes)`);
+          if (info.created) printLine(`Created:   ${info.created}`);
+          printLine(`Layers:    ${info.layers.length}, ${humanBytes(info.compressedSize)} compressed`);
+          for (const [i, l] of info.layers.entries()) {
+            printLine(`  ${String(i + 1).padStart(2)}  ${l.digest}  ${humanBytes(l.size).padStart(9)}  ${l.format.padEnd(12)}  ${l.mediaType}`);
+          }
+        } finally {
+          await source.close();
+        }
+      }),
+    );
+
+  program
+    .command('pull')
+    .description('fetch manifest, config and layer indexes; with --all every byte (parallel, resumable)')
+    .argument('<image>', 'image reference')
+    .option('--all', 'fetch every layer blob into the local store')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--json', 'one JSON document on stdout')
+    .action((image: string, o: { all?: boolean; platform?: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const source = openSource(image, { client: ctx.client() });
+        const store = await ContentStore.open(ctx.paths.content);
+        const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
+        try {
+          const result = await pullImage(source, store, {
+            reference: formatReference(parseReference(image)),
+            all: !!o.all,
+            platform: o.platform ? parsePlatform(o.platform) : undefined,
+            onProgress: (ev) => {
+              if (ev.type === 'start') progress.start(ev.digest, `layer ${ev.digest.slice(7, 19)}`, ev.size);
+              else if (ev.type === 'bytes') progress.update(ev.digest, ev.done);
+              else if (ev.type === 'done') progress.finish(ev.digest, ev.skipped ? 'already present' : 'done');
+            },
+          });
+          progress.close();
+          if (o.json) return printJson(result);
+          printLine(`${result.reference}: ${result.manifestDigest}`);
+          for (const l of result.layers) printLine(`  ${l.digest} ${humanBytes(l.size)} ${l.present ? 'present' : o.all ? 'fetched' : 'lazy'}`);
+        } finally {
+          progress.close();
+          await source.close();
+        }
+      }),
+    );
+
+  program
+    .command('unpack')
+    .description('extract the full merged rootfs into DIR (the non-lazy path), applying whiteouts')
+    .argument('<image>', 'image reference')
+    .argument('<dir>', 'destination directory (absent or empty)')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--json', 'print a JSON summary')
+    .action((image: string, dir: string, o: { platform?: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
+        const source = openSource(image, { client: ctx.client() });
+        try {
+          const summary = await unpackImage(source, dir, {
+            stateDir: ctx.stateDir,
+            platform: o.platform ? parsePlatform(o.platform) : undefined,
+            progress,
+          });
+          progress.close();
+          if (o.json) return printJson(summary);
+          printLine(`unpacked ${summary.reference} into ${summary.dir}: ${summary.files} entries, ${humanBytes(summary.bytesFetched)} fetched`);
+          for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
+        } finally {
+          progress.close();
+          await source.close();
+        }
+      }),
+    );
+
+  program
+    .command('convert')
+    .description('rewrite an image into a lazy format (eStargz) and store it (oci:PATH) or push it (registry)')
+    .argument('<src>', 'source image reference')
+    .argument('<dst>', 'destination reference (registry, or oci:PATH[:TAG])')
+    .option('--format <format>', 'estargz (zstd-chunked is not written yet)', 'estargz')
+    .option('--prefetch-list <file>', 'files read at start-up, one path per line: stored first, before the landmark')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--json', 'one JSON document on stdout')
+    .action((src: string, dst: string, o: { format: string; prefetchList?: string; platform?: string; json?: boolean }) =>
+      run(async (ctx) => {
+        if (o.format !== 'estargz') {
+          throw invalidArgument(`--format ${o.format}: only estargz is written (zstd-chunked layers are read, not yet written)`);
+        }
+        const prefetch = o.prefetchList
+          ? (await readFile(o.prefetchList, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+          : undefined;
+        const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
+        const source = openSource(src, { client: ctx.client() });
+        try {
+          const result = await convertImage(source, dst, {
+            client: ctx.client(),
+            stateDir: ctx.stateDir,
+            prefetchFiles: prefetch,
+            platform: o.platform ? parsePlatform(o.platform) : undefined,
+            progress,
+          });
+          progress.close();
+          if (o.json) return printJson(result);
+          printLine(`${result.reference}: ${result.manifestDigest} (${result.layers.length} eStargz layers)`);
+        } finally {
+          progress.close();
+          await source.close();
+        }
+      }),
+    );
+
+  program
+    .command('push')
+    .description('push an image from the local store (or an oci: layout) to a registry')
+    .argument('<image>', 'image in the local store (as pulled or converted), or oci:PATH[:TAG]')
+    .argument('[dst]', 'destination registry reference (default: the image reference itself)')
+    .option('--json', 'one JSON document on stdout')
+    .action((image: string, dst: string | undefined, o: { json?: boolean }) =>
+      run(async (ctx) => {
+        const result = await pushImage(image, dst ?? image, { client: ctx.client(), stateDir: ctx.stateDir });
+        if (o.json) return printJson(result);
+        printLine(`pushed ${result.reference}: ${result.manifestDigest}`);
+      }),
+    );
+
+  program
+    .command('login')
+    .description("store credentials for a registry in docker's config.json")
+    .argument('<host>', 'registry host[:port]')
+    .requiredOption('-u, --username <user>', 'user name')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('-p, --password <password>', 'password (prefer --password-stdin)')
+    .action((host: string, o: { username: string; passwordStdin?: boolean; password?: string }) =>
+      run(async (ctx) => {
+        let password = o.password;
+        if (o.passwordStdin) {
+          const chunks: Buffer[] = [];
+          for await (const c of process.stdin) chunks.push(c as Buffer);
+          password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+        }
+        if (!password) throw invalidArgument('no password: use --password-stdin (or -p)');
+        await ctx.client().login(host, o.username, password);
+        printLine(`Login Succeeded (${host})`);
+      }),
+    );
+}

@@ -1,0 +1,75 @@
+// `inspect`: what an image is and how lazily each of its layers can be read. The lazy
+// format is what lazysnap would use: eStargz and zstd:chunked are confirmed by reading
+// their TOC (a layer whose TOC does not parse is reported as its plain compression),
+// so the answer is the same one `mount` acts on.
+
+import { openLayerIndex } from '../formats/open-layer.js';
+import { formatPlatform } from './platform.js';
+import { forEachLimited } from './lazy-image.js';
+import type { ImageSource } from './image-source.js';
+import type { Platform } from './oci-types.js';
+
+export interface InspectedLayer {
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** estargz | zstd-chunked | tar | gzip | zstd */
+  format: string;
+  lazy: boolean;
+  /** Why a layer is not read lazily. */
+  reason?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface InspectResult {
+  reference: string;
+  digest: string;
+  manifestDigest: string;
+  mediaType: string;
+  platform: string;
+  created?: string;
+  config: { digest: string; size: number; mediaType: string };
+  env: string[];
+  entrypoint: string[];
+  cmd: string[];
+  workingDir: string;
+  user: string;
+  diffIds: string[];
+  compressedSize: number;
+  layers: InspectedLayer[];
+}
+
+export async function inspectImage(source: ImageSource, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<InspectResult> {
+  const r = await source.resolve(opts.platform, opts.signal);
+  const layers: InspectedLayer[] = new Array(r.manifest.layers.length);
+  await forEachLimited(r.manifest.layers, 4, async (desc, i) => {
+    const opened = await openLayerIndex(desc, source.blob(desc));
+    layers[i] = {
+      digest: desc.digest,
+      size: desc.size,
+      mediaType: desc.mediaType,
+      format: opened.kind === 'indexed' ? opened.index.format : opened.format,
+      lazy: opened.kind === 'indexed',
+      ...(opened.kind === 'stream' ? { reason: opened.reason } : {}),
+      ...(desc.annotations ? { annotations: desc.annotations } : {}),
+    };
+  });
+  const c = r.config.config ?? {};
+  return {
+    reference: r.reference,
+    digest: r.digest,
+    manifestDigest: r.manifestDigest,
+    mediaType: r.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    platform: formatPlatform(r.platform),
+    ...(r.config.created ? { created: r.config.created } : {}),
+    config: { digest: r.manifest.config.digest, size: r.manifest.config.size, mediaType: r.manifest.config.mediaType },
+    env: c.Env ?? [],
+    entrypoint: c.Entrypoint ?? [],
+    cmd: c.Cmd ?? [],
+    workingDir: c.WorkingDir ?? '',
+    user: c.User ?? '',
+    diffIds: r.config.rootfs?.diff_ids ?? [],
+    compressedSize: r.manifest.layers.reduce((s, l) => s + l.size, 0),
+    layers,
+  };
+}

@@ -1,0 +1,165 @@
+// LazyImage: an image opened for lazy reading. It resolves the reference, opens one
+// LayerIndex per layer (eStargz / zstd:chunked / tar read in place; plain gzip / zstd
+// through the streamed fallback, which leaves a local random-access copy under
+// STATE/layers), merges the layers into one Tree without reading file data, and reads
+// file bytes through the shared chunk cache. ls/cat/cp, unpack and the mount all use it.
+
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { internal } from '../errors.js';
+import type { LayerFormat, LayerIndex } from '../formats/layer-index.js';
+import type { LayerEntry } from '../formats/layer-entry.js';
+import { openLayerIndex } from '../formats/open-layer.js';
+import { openStreamedIndex } from '../formats/streamed/open-streamed-index.js';
+import { buildTree, type MergedTree } from '../tree/build-tree.js';
+import type { TreeNode } from '../tree/tree-node.js';
+import { CachedLayerReader } from '../cache/cached-layer-reader.js';
+import type { ChunkStore } from '../cache/chunk-store.js';
+import { ReadCounters } from '../cache/read-counters.js';
+import { silentProgress, type Progress } from '../progress.js';
+import type { ImageSource, ResolvedImage } from './image-source.js';
+import type { Descriptor, Platform } from './oci-types.js';
+
+export interface LazyLayer {
+  readonly desc: Descriptor;
+  readonly format: LayerFormat;
+  /** True when file bytes come from the registry on demand; false for the streamed fallback. */
+  readonly lazy: boolean;
+  /** Why the layer is not lazy (the streamed fallback), for `status` and `inspect`. */
+  readonly reason?: string;
+  readonly index: LayerIndex;
+  read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /** eStargz landmark prefetch, or everything; shares fetches with on-demand reads. */
+  prefetch(what: 'landmark' | 'all', signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LazyImageOptions {
+  platform?: Platform;
+  /** Where streamed layers keep their local copies (STATE/layers). */
+  layersDir: string;
+  /** The chunk cache shared by every image of the process. */
+  store: ChunkStore;
+  /** Counters to bump besides the image's own (e.g. the process-wide total). */
+  parentCounters?: ReadCounters;
+  progress?: Progress;
+  signal?: AbortSignal;
+  /** Layers opened at once. */
+  concurrency?: number;
+}
+
+export class LazyImage {
+  private closed = false;
+
+  private constructor(
+    readonly source: ImageSource,
+    readonly resolved: ResolvedImage,
+    readonly layers: readonly LazyLayer[],
+    readonly tree: MergedTree,
+    readonly counters: ReadCounters,
+  ) {}
+
+  static async open(source: ImageSource, opts: LazyImageOptions): Promise<LazyImage> {
+    const resolved = await source.resolve(opts.platform, opts.signal);
+    const counters = new ReadCounters(opts.parentCounters);
+    const layers: LazyLayer[] = new Array(resolved.manifest.layers.length);
+    try {
+      await forEachLimited(resolved.manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
+        layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters);
+      });
+    } catch (err) {
+      await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
+      throw err;
+    }
+    const tree = buildTree(layers.map((l) => l.index.entries()));
+    return new LazyImage(source, resolved, layers, tree, counters);
+  }
+
+  /** File bytes of a regular node (clamped at EOF like pread). */
+  async read(node: TreeNode, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    if (node.type !== 'reg' || !node.source || offset >= node.size || length <= 0) return Buffer.alloc(0);
+    const layer = this.layers[node.source.layer];
+    if (!layer) throw internal(`node ${node.ino} points at layer ${node.source.layer}, which the image does not have`);
+    return layer.read(node.source.entry, offset, Math.min(length, node.size - offset), signal);
+  }
+
+  /** The whole content of a regular node, in bounded pieces. */
+  async *readAll(node: TreeNode, pieceBytes = 1024 * 1024, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    for (let off = 0; off < node.size; off += pieceBytes) {
+      yield await this.read(node, off, Math.min(pieceBytes, node.size - off), signal);
+    }
+  }
+
+  /** Compressed size of all layers (what a full pull downloads). */
+  get compressedSize(): number {
+    return this.resolved.manifest.layers.reduce((s, l) => s + l.size, 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.layers.map((l) => l.close().catch(() => {})));
+  }
+}
+
+async function openLayer(source: ImageSource, desc: Descriptor, i: number, count: number, opts: LazyImageOptions,
+  counters: ReadCounters): Promise<LazyLayer> {
+  const blob = source.blob(desc);
+  const opened = await openLayerIndex(desc, blob);
+  if (opened.kind === 'indexed') {
+    const reader = new CachedLayerReader({ index: opened.index, reader: blob, keyPrefix: desc.digest, store: opts.store, counters });
+    const index = opened.index;
+    return {
+      desc,
+      format: index.format,
+      lazy: true,
+      index,
+      read: (entry, off, len, signal) => reader.read(entry, off, len, signal),
+      prefetch: async (what, signal) => {
+        if (what === 'all') return reader.prefetch('all', signal);
+        const end = index.info.prefetchEnd;
+        if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal);
+      },
+      close: async () => {},
+    };
+  }
+  // Plain gzip/zstd: one streamed fetch into a local uncompressed tar, read locally after.
+  const progress = opts.progress ?? silentProgress;
+  const id = `layer-${desc.digest}`;
+  progress.start(id, `layer ${i + 1}/${count} ${desc.digest.slice(7, 19)} (${opened.format}, streamed)`, desc.size);
+  const index = await openStreamedIndex({
+    format: opened.format,
+    openStream: async (offset) => (await source.openBlobStream(desc, offset, opts.signal)) as Readable,
+    blobDigest: desc.digest,
+    localDir: opts.layersDir,
+    signal: opts.signal,
+    onProgress: (_u, compressed) => progress.update(id, compressed),
+  });
+  progress.finish(id);
+  return {
+    desc,
+    format: index.format,
+    lazy: false,
+    reason: opened.reason,
+    index,
+    read: (entry, off, len, signal) => index.read(entry, off, len, signal),
+    prefetch: async () => {},
+    close: () => index.close(),
+  };
+}
+
+/** Runs fn over items with at most `limit` in flight; the first failure rejects. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export function layersDir(stateDir: string): string {
+  return join(stateDir, 'layers');
+}
