@@ -1,0 +1,21 @@
+// Cleaning entry names into LayerEntry's form: relative, no `.`/`..`/empty components.
+// A `..` that would climb above the layer root is a breakout attempt: rejected, as
+// containerd and moby reject it, rather than silently rewritten.
+
+import { invalidArgument } from '../../errors.js';
+
+/** Cleans a tar name (or a hardlink target). `what` names the entry in errors. */
+export function cleanTarName(raw: string, what = 'tar entry'): string {
+  if (raw.includes('\0')) throw invalidArgument(`${what} name ${JSON.stringify(raw)} contains a NUL byte`);
+  const out: string[] = [];
+  for (const part of raw.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) throw invalidArgument(`${what} name ${JSON.stringify(raw)} climbs above the layer root`);
+      out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return out.join('/');
+}

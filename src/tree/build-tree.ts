@@ -1,0 +1,166 @@
+// Merges a layer chain into one Tree with the OCI overlay rules (FORMATS.md):
+// - `.wh.NAME` deletes NAME from the lower layers; `.wh..wh..opq` hides every lower
+//   child of its directory. Both apply before the layer's other entries, whatever their
+//   position in the tar, so they never touch what the same layer adds. They never appear.
+// - The same path twice in one layer: the later entry wins. A dir over a dir keeps the
+//   children and takes the new attributes; anything else replaces (dropping a subtree).
+// - Missing parent directories are made (0755, root, mtime 0) and take a real entry's
+//   attributes when one comes. An entry whose parent is not a directory (a symlink, say)
+//   is dropped with a warning: symlinks are never followed.
+// - Hardlinks share their target's node (nlink counts names); one to a missing target
+//   is dropped with a warning.
+// Inodes: root = 1, then depth-first with children in name order, so they are stable.
+
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type LayerEntry } from '../formats/layer-entry.js';
+import { MergedNode } from './merged-node.js';
+import type { Tree, TreeNode } from './tree-node.js';
+
+/** A Tree plus what was dropped while merging (additive to the Tree contract). */
+export interface MergedTree extends Tree {
+  readonly warnings: readonly string[];
+}
+
+/** aufs metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not whiteouts, never shown. */
+const AUFS_META_PREFIX = `${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`;
+
+export function buildTree(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): MergedTree {
+  const b = new Builder();
+  layers.forEach((entries, layer) => b.applyLayer(entries, layer));
+  return b.finish();
+}
+
+function splitPath(name: string): { dir: string; base: string } {
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? { dir: '', base: name } : { dir: name.slice(0, slash), base: name.slice(slash + 1) };
+}
+
+class Builder {
+  readonly root = MergedNode.implicitDir();
+  readonly warnings: string[] = [];
+
+  applyLayer(entries: ReadonlyArray<LayerEntry>, layer: number): void {
+    // Whiteouts first: they describe the lower layers, not this one.
+    for (const e of entries) {
+      const { dir, base } = splitPath(e.name);
+      if (!base.startsWith(WHITEOUT_PREFIX)) continue;
+      const parent = this.findDir(dir);
+      if (!parent?.children) continue; // nothing below to hide
+      if (base === OPAQUE_WHITEOUT) {
+        for (const child of parent.children.values()) this.unlinkSubtree(child);
+        parent.children.clear();
+      } else if (!base.startsWith(AUFS_META_PREFIX)) {
+        const name = base.slice(WHITEOUT_PREFIX.length);
+        const victim = parent.children.get(name);
+        if (victim) {
+          this.unlinkSubtree(victim);
+          parent.children.delete(name);
+        }
+      }
+    }
+    for (const e of entries) {
+      const { dir, base } = splitPath(e.name);
+      if (base.startsWith(WHITEOUT_PREFIX)) continue;
+      this.applyEntry(e, layer, dir, base);
+    }
+  }
+
+  private applyEntry(e: LayerEntry, layer: number, dir: string, base: string): void {
+    const where = `layer ${layer}: ${JSON.stringify(e.name)}`;
+    if (e.name === '') {
+      if (e.type === 'dir') this.root.setAttributes(e);
+      else this.warnings.push(`${where}: a non-directory entry for the root was dropped`);
+      return;
+    }
+    const parent = this.makeParents(dir, where);
+    if (!parent) return;
+    const children = parent.children!;
+    const existing = children.get(base);
+    if (e.type === 'dir' && existing?.type === 'dir') {
+      existing.setAttributes(e);
+      return;
+    }
+    let node: MergedNode;
+    if (e.type === 'hardlink') {
+      const target = this.lookupNode(e.linkName);
+      if (!target || target.type === 'dir') {
+        this.warnings.push(`${where}: hardlink to ${target ? 'a directory' : 'a missing path'} ${JSON.stringify(e.linkName)} was dropped`);
+        return;
+      }
+      if (target === existing) return; // a link to itself changes nothing
+      node = target;
+      node.nlink++;
+    } else {
+      node = MergedNode.fromEntry(e, layer);
+    }
+    if (existing) this.unlinkSubtree(existing);
+    children.set(base, node);
+  }
+
+  /** Walks to directory `dir`, making missing ones; undefined (warned) through a non-dir. */
+  private makeParents(dir: string, where: string): MergedNode | undefined {
+    let node = this.root;
+    if (dir === '') return node;
+    for (const part of dir.split('/')) {
+      let child = node.children!.get(part);
+      if (!child) {
+        child = MergedNode.implicitDir();
+        node.children!.set(part, child);
+      } else if (child.type !== 'dir') {
+        this.warnings.push(`${where}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
+        return undefined;
+      }
+      node = child;
+    }
+    return node;
+  }
+
+  private findDir(dir: string): MergedNode | undefined {
+    const n = this.lookupNode(dir);
+    return n?.type === 'dir' ? n : undefined;
+  }
+
+  lookupNode(path: string): MergedNode | undefined {
+    let node: MergedNode | undefined = this.root;
+    if (path === '') return node;
+    for (const part of path.split('/')) {
+      node = node.children?.get(part);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  /** A name of `node` goes away: hardlinked files lose one link, dirs lose their names. */
+  private unlinkSubtree(node: MergedNode): void {
+    if (node.children) {
+      for (const c of node.children.values()) this.unlinkSubtree(c);
+    } else {
+      node.nlink--;
+    }
+  }
+
+  finish(): MergedTree {
+    const byIno: MergedNode[] = [];
+    const assign = (node: MergedNode) => {
+      if (node.ino !== 0) return; // second name of a hardlinked node
+      byIno.push(node);
+      node.ino = byIno.length;
+      if (!node.children) return;
+      let dirs = 0;
+      for (const name of [...node.children.keys()].sort()) {
+        const child = node.children.get(name)!;
+        if (child.type === 'dir') dirs++;
+        assign(child);
+      }
+      node.nlink = 2 + dirs;
+    };
+    assign(this.root);
+    const lookup = (path: string): TreeNode | undefined => this.lookupNode(path);
+    return {
+      root: this.root,
+      lookup,
+      byIno: (ino: number) => (Number.isSafeInteger(ino) && ino >= 1 ? byIno[ino - 1] : undefined),
+      size: byIno.length,
+      warnings: this.warnings,
+    };
+  }
+}
