@@ -1,0 +1,55 @@
+// Naming and checking chunks for the cache.
+//
+// Key: a chunk with a digest is keyed by that digest (`sha256:<hex>`): the content is
+// verified before it is stored, so identical chunks of different layers or images share
+// one cache entry. A chunk without a digest is keyed by where it comes from:
+// `<keyPrefix>:<blobOffset>:<innerOffset>:<size>`, with the blob digest as prefix (a blob
+// digest names immutable bytes, so the position names immutable content). The two forms
+// cannot collide: a digest key has one ':' and hex has none.
+
+import { createHash } from 'node:crypto';
+import { digestMismatch, invalidArgument } from '../errors.js';
+import type { ChunkRef } from '../formats/layer-index.js';
+import { LIMITS } from '../formats/layer-index.js';
+import { decodeChunk } from '../formats/decode.js';
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+export function chunkKey(keyPrefix: string, c: ChunkRef): string {
+  return c.digest ?? `${keyPrefix}:${c.blobOffset}:${c.innerOffset}:${c.size}`;
+}
+
+/** Why `c` cannot be fetched from a blob of `blobSize` bytes, or undefined when it can. */
+export function chunkProblem(c: ChunkRef, blobSize: number): string | undefined {
+  const ints = [c.fileOffset, c.size, c.blobOffset, c.blobLength, c.innerOffset];
+  if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0)) return 'has a non-integer or negative field';
+  if (c.digest !== undefined && !SHA256_DIGEST.test(c.digest)) return `has digest ${JSON.stringify(c.digest)}, not sha256:<64 hex>`;
+  if (c.encoding === 'zeros') return undefined;
+  if (c.blobLength > LIMITS.maxChunkBytes || c.innerOffset + c.size > LIMITS.maxChunkBytes) {
+    return `is larger than ${LIMITS.maxChunkBytes} bytes`;
+  }
+  if (c.blobOffset + c.blobLength > blobSize) return `lies past the end of the blob (${blobSize} bytes)`;
+  return undefined;
+}
+
+export function describeChunk(what: string, c: ChunkRef): string {
+  return `chunk at blob offset ${c.blobOffset} (+${c.blobLength}, ${c.encoding}) of ${what}`;
+}
+
+/**
+ * Fetched blob bytes -> the chunk's content: decode (bounded by innerOffset + size),
+ * slice at innerOffset, verify the digest. Never returns bytes that failed a check.
+ */
+export function decodeAndVerify(what: string, c: ChunkRef, raw: Buffer): Buffer {
+  const want = c.innerOffset + c.size;
+  const decoded = decodeChunk(c.encoding, raw, want);
+  if (decoded.length < want) {
+    throw invalidArgument(`${describeChunk(what, c)} decodes to ${decoded.length} bytes, expected at least ${want}`);
+  }
+  const data = decoded.subarray(c.innerOffset, want);
+  if (c.digest !== undefined) {
+    const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    if (got !== c.digest) throw digestMismatch(`${describeChunk(what, c)} has content ${got}, expected ${c.digest}`);
+  }
+  return data;
+}
