@@ -1,0 +1,55 @@
+// Turns samples into case results: min and median per figure, and each median as a ratio
+// against the baselines measured in the same run (full pull, native, the peer).
+
+import { statOf } from './stats.js';
+import { caseId, type CaseKey, type CaseResult, type Format, type Sample } from './types.js';
+
+export function toCase(key: CaseKey, runs: Sample[], compressed: Partial<Record<Format, number>>, skipped?: string): CaseResult {
+  const fmt = key.format === 'estargz-ctr-remote' ? 'estargz-ctr-remote' : key.format;
+  return {
+    ...key,
+    id: caseId(key),
+    runs,
+    ms: statOf(runs, 'ms'),
+    setupMs: statOf(runs, 'setupMs'),
+    bytesFetched: statOf(runs, 'bytesFetched'),
+    requests: statOf(runs, 'requests'),
+    daemonRssBytes: statOf(runs, 'daemonRssBytes'),
+    compressedBytes: fmt ? compressed[fmt] : undefined,
+    ratios: {},
+    skipped: runs.length === 0 ? (skipped ?? 'no run completed') : undefined,
+    notes: runs.length > 0 && skipped ? [`some runs failed: ${skipped}`] : [],
+  };
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+
+function sameLink(a: CaseResult, b: CaseResult): boolean {
+  return a.link === b.link && a.rttMs === b.rttMs;
+}
+
+/** Fills in ratios in place. */
+export function addRatios(cases: CaseResult[]): void {
+  const ok = cases.filter((c) => !c.skipped);
+  for (const c of cases) {
+    if (c.skipped) continue;
+    const med = c.ms?.median;
+    if (c.mode === 'cold' || c.mode === 'full-pull') {
+      const full = ok.find((b) => b.system === 'skopeo-umoci' && b.workload === c.workload && sameLink(b, c));
+      if (full !== c) c.ratios.timeVsFullPull = ratio(med, full?.ms?.median);
+    }
+    if (c.mode !== 'cold' && c.mode !== 'full-pull') {
+      const native = ok.find((b) => b.system === 'native' && b.workload === c.workload);
+      if (native !== c) c.ratios.timeVsNative = ratio(med, native?.ms?.median);
+    }
+    if (c.system === 'lazysnap') {
+      const peers = ok.filter((b) => b.system === 'stargz-peer' && b.workload === c.workload && b.mode === c.mode && sameLink(b, c));
+      // Prefer the peer on the very same image (format) when it ran.
+      const peer = peers.find((b) => b.format === c.format) ?? peers[0];
+      c.ratios.timeVsPeer = ratio(med, peer?.ms?.median);
+      c.ratios.bytesVsPeer = ratio(c.bytesFetched?.median, peer?.bytesFetched?.median);
+    }
+    c.ratios.bytesVsCompressed = ratio(c.bytesFetched?.median, c.compressedBytes);
+  }
+}

@@ -1,0 +1,61 @@
+// Which scenarios a run does: --quick keeps a few that answer the main questions (lazy cold
+// start vs full pull vs the peer, warm vs native, FUSE overhead on find) on loopback, once.
+
+import { lazyMount, lazysnapFullPull, localTree, peerCase, skopeoUmoci, type BenchEnv, type LinkRef, type Scenario } from './scenarios.js';
+import type { Workload } from './workloads.js';
+
+export interface PlanOptions {
+  quick: boolean;
+  links: LinkRef[];
+  sweep: LinkRef[];
+  /** The format the peer reads: its own ctr-remote eStargz, or lazysnap's when that failed. */
+  peerFormat: 'estargz' | 'estargz-ctr-remote';
+}
+
+export function plan(env: BenchEnv, all: Workload[], o: PlanOptions): Scenario[] {
+  const by = (name: string): Workload | undefined => all.find((w) => w.name === name);
+  const importJson = by('python-import-json') ?? by('sh-true')!;
+  const out: Scenario[] = [];
+  const fuseWorkloads = all.filter((w) => w.name === 'find' || w.name === 'tar');
+
+  if (o.quick) {
+    const link = o.links[0]!;
+    for (const w of [by('sh-true')!, importJson, by('find')!].filter((v, i, a) => v && a.indexOf(v) === i)) {
+      out.push(lazyMount(env, w, link, 'estargz', 'landmark', true));
+      out.push(localTree(env, w, 'native'));
+    }
+    out.push(peerCase(env, importJson, link, o.peerFormat, true));
+    // lazysnap on the peer's very image: the like-for-like comparison.
+    if (o.peerFormat === 'estargz-ctr-remote') out.push(lazyMount(env, importJson, link, 'estargz-ctr-remote', 'landmark', false));
+    out.push(lazyMount(env, importJson, link, 'zstd-chunked', 'landmark', false));
+    out.push(skopeoUmoci(env, importJson, link));
+    out.push(lazysnapFullPull(env, importJson, link));
+    out.push(localTree(env, by('find')!, 'fuse-overlayfs'));
+    return out;
+  }
+
+  for (const w of all) out.push(localTree(env, w, 'native'));
+  for (const w of fuseWorkloads) {
+    out.push(localTree(env, w, 'squashfuse'));
+    out.push(localTree(env, w, 'fuse-overlayfs'));
+  }
+  for (const link of o.links) {
+    const warm = link.link === 'loopback';
+    for (const w of all) {
+      out.push(lazyMount(env, w, link, 'estargz', 'landmark', warm));
+      out.push(peerCase(env, w, link, o.peerFormat, warm));
+      out.push(skopeoUmoci(env, w, link));
+    }
+    // The same eStargz image for both loaders, when the peer has its own conversion.
+    if (o.peerFormat === 'estargz-ctr-remote') out.push(lazyMount(env, importJson, link, 'estargz-ctr-remote', 'landmark', false));
+    for (const format of ['zstd-chunked', 'gzip'] as const) out.push(lazyMount(env, importJson, link, format, 'landmark', false));
+    for (const prefetch of ['none', 'all'] as const) out.push(lazyMount(env, importJson, link, 'estargz', prefetch, false));
+    out.push(lazysnapFullPull(env, importJson, link));
+  }
+  for (const link of o.sweep) {
+    out.push(lazyMount(env, importJson, link, 'estargz', 'landmark', false));
+    out.push(skopeoUmoci(env, importJson, link));
+    out.push(lazysnapFullPull(env, importJson, link));
+  }
+  return out;
+}
