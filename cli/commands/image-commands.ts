@@ -11,6 +11,7 @@ import { parsePlatform } from '../../src/image/platform.js';
 import { pullImage } from '../../src/image/pull.js';
 import { ContentStore } from '../../src/store/content-store.js';
 import { unpackImage } from '../../src/image/unpack-image.js';
+import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
 import { convertImage } from '../../src/convert/convert-image.js';
 import { pushImage } from '../../src/image/push-image.js';
 import { parseReference, formatReference } from '../../src/reference/reference.js';
@@ -91,9 +92,11 @@ export function registerImageCommands(program: Command, run: Runner): void {
       run(async (ctx) => {
         const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
         const source = openSource(image, { client: ctx.client() });
+        const store = await openProcessChunkStore(ctx.stateDir);
         try {
           const summary = await unpackImage(source, dir, {
             stateDir: ctx.stateDir,
+            store,
             platform: o.platform ? parsePlatform(o.platform) : undefined,
             progress,
           });
@@ -103,6 +106,7 @@ export function registerImageCommands(program: Command, run: Runner): void {
           for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
         } finally {
           progress.close();
+          await store.close();
           await source.close();
         }
       }),

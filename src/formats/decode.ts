@@ -1,14 +1,23 @@
 // Decoding one fetched chunk (whole gzip members or zstd frames) with a bound on output.
 // Pure: no I/O. Used by LayerIndex.read and by the chunk cache.
+//
+// A fetched range may decode to more than the chunk: an eStargz member carries the tar
+// padding after a file's last chunk and the headers of the entries that follow it, up to
+// the next file's payload. So the bound is where decoding stops, not an error: the caller
+// gets the first `maxOutput` bytes. What a member decodes to past that is never kept
+// beyond LIMITS.maxChunkBytes (a bomb is rejected, not buffered).
 
 import { gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
+import { Decompress as ZstdStream } from 'fzstd';
 import { invalidArgument } from '../errors.js';
-import type { ChunkEncoding } from './layer-index.js';
+import { LIMITS, type ChunkEncoding } from './layer-index.js';
+
+/** Thrown inside the zstd output callback to stop decoding once enough bytes are out. */
+const ENOUGH = Symbol('enough');
 
 /**
- * Decodes `data` (complete members/frames) and returns at most `maxOutput` bytes' worth;
- * output larger than maxOutput is corrupt input (a bomb) and rejected.
+ * Decodes `data` (complete members/frames) and returns at most `maxOutput` bytes: the
+ * first maxOutput bytes of the decoded stream (fewer when the stream is shorter).
  */
 export function decodeChunk(encoding: ChunkEncoding, data: Buffer, maxOutput: number): Buffer {
   switch (encoding) {
@@ -17,23 +26,35 @@ export function decodeChunk(encoding: ChunkEncoding, data: Buffer, maxOutput: nu
       return data;
     case 'zeros':
       return Buffer.alloc(0);
-    case 'gzip':
+    case 'gzip': {
+      let out: Buffer;
       try {
-        // gunzipSync decodes concatenated members; maxOutputLength bounds a bomb.
-        return gunzipSync(data, { maxOutputLength: Math.max(1, maxOutput) });
+        // gunzipSync decodes concatenated members; maxOutputLength bounds a bomb. Node's
+        // sync API cannot stop early, so trailing bytes up to the chunk cap are tolerated.
+        out = gunzipSync(data, { maxOutputLength: Math.max(1, maxOutput, LIMITS.maxChunkBytes) });
       } catch (err) {
         throw invalidArgument(`corrupt gzip chunk: ${(err as Error).message}`, err);
       }
+      return out.length > maxOutput ? out.subarray(0, maxOutput) : out;
+    }
     case 'zstd': {
-      let out: Uint8Array;
+      // fzstd's one-shot decompress() mishandles a caller-supplied buffer (it returns the
+      // whole buffer, and throws on several frames), so stream block by block (<= 128 KiB
+      // each), stopping as soon as maxOutput bytes are out.
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      const stream = new ZstdStream((chunk) => {
+        parts.push(chunk.slice());
+        total += chunk.length;
+        if (total >= maxOutput) throw ENOUGH;
+      });
       try {
-        // fzstd decodes concatenated frames; with a preallocated buffer it cannot grow past it.
-        out = zstdDecompress(data, new Uint8Array(maxOutput + 1));
+        if (maxOutput > 0) stream.push(data, true);
       } catch (err) {
-        throw invalidArgument(`corrupt zstd chunk: ${(err as Error).message}`, err);
+        if (err !== ENOUGH) throw invalidArgument(`corrupt zstd chunk: ${(err as Error).message}`, err);
       }
-      if (out.length > maxOutput) throw invalidArgument(`zstd chunk decodes past ${maxOutput} bytes`);
-      return Buffer.from(out.buffer, out.byteOffset, out.length);
+      const out = Buffer.concat(parts, total);
+      return out.length > maxOutput ? out.subarray(0, maxOutput) : out;
     }
   }
 }

@@ -1,0 +1,221 @@
+// Mounting: mount, umount, status, daemon, bundle, run. The CLI talks to the daemon of
+// its state dir over the control socket and starts it in the background when absent.
+
+import type { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Runner } from '../main.js';
+import type { Context } from '../context.js';
+import { printJson, printLine, humanBytes } from '../output.js';
+import { DaemonClient, ensureDaemon, forceUnmount } from '../../src/daemon/client.js';
+import { createDaemon } from '../../src/daemon/daemon.js';
+import { streamLog } from '../../src/daemon/log.js';
+import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
+import type { MountStatus, StatusReport } from '../../src/daemon/protocol.js';
+import { mountTree } from '../../fs/mount-tree.js';
+import { ImageBackend } from '../../src/image/image-backend.js';
+import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
+import { layersDir } from '../../src/image/lazy-image.js';
+import { openSource } from '../../src/image/open-source.js';
+import { parsePlatform } from '../../src/image/platform.js';
+import { createRuntimeSpec } from '../../src/runtime/runtime-spec.js';
+import { writeBundle } from '../../src/runtime/bundle.js';
+import { findRuntime, runContainer } from '../../src/runtime/run-container.js';
+import { invalidArgument, isCode } from '../../src/errors.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
+
+/** The command that runs this state dir's daemon in the foreground (with our registry options). */
+function daemonArgs(ctx: Context): string[] {
+  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
+}
+
+function checkPrefetch(p: string): PrefetchMode {
+  if (!(PREFETCH_MODES as readonly string[]).includes(p)) throw invalidArgument(`--prefetch ${p}: want one of ${PREFETCH_MODES.join(', ')}`);
+  return p as PrefetchMode;
+}
+
+function describeMount(m: MountStatus): string {
+  const lazy = m.layers.map((l) => `${l.format}${l.lazy ? '' : ' (not lazy: ' + (l.reason ?? 'full fetch') + ')'}`).join(', ');
+  const pct = m.compressedBytes ? ((100 * m.bytesFetched) / m.compressedBytes).toFixed(1) : '0';
+  return [
+    `${m.mountpoint}  ${m.image}`,
+    `  digest ${m.digest}, ${m.layers.length} layers: ${lazy}`,
+    `  fetched ${humanBytes(m.bytesFetched)} of ${humanBytes(m.compressedBytes)} (${pct}%) in ${m.requests} requests; ` +
+      `cache ${m.cacheHits} hits / ${m.cacheMisses} misses (${(100 * m.cacheHitRate).toFixed(0)}%)`,
+    `  read latency p50 ${m.readLatencyMs.p50.toFixed(2)} ms, p99 ${m.readLatencyMs.p99.toFixed(2)} ms; errors ${m.errors}`,
+  ].join('\n');
+}
+
+function printStatus(s: StatusReport): void {
+  printLine(`daemon pid ${s.daemon.pid} (v${s.daemon.version}), state ${s.daemon.stateDir}`);
+  printLine(`cache: memory ${humanBytes(s.cache.memoryBytes)}, disk ${humanBytes(s.cache.diskBytes)} of ${humanBytes(s.cache.diskLimitBytes)}`);
+  if (s.mounts.length === 0) printLine('no mounts');
+  for (const m of s.mounts) printLine(describeMount(m));
+  for (const f of s.restoreFailures) printLine(`not restored: ${f.mountpoint} (${f.reference}): ${f.error.message}`);
+}
+
+export function registerMountCommands(program: Command, run: Runner): void {
+  program
+    .command('mount')
+    .description("mount an image's merged rootfs read-only and lazily; returns once the mount answers")
+    .argument('<image>', 'image reference')
+    .argument('<mountpoint>', 'an existing empty directory')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--prefetch <mode>', 'none | landmark | all (landmark: the files an eStargz image prioritises)', 'landmark')
+    .option('--json', 'print the mount as JSON')
+    .action((image: string, mountpoint: string, o: { platform?: string; prefetch: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const prefetch = checkPrefetch(o.prefetch);
+        if (o.platform) parsePlatform(o.platform);
+        const client = await ensureDaemon(ctx.stateDir, daemonArgs(ctx));
+        const m = await client.mount({ reference: image, mountpoint, platform: o.platform, prefetch });
+        if (o.json) return printJson(m);
+        if (!ctx.quiet) process.stderr.write(`mounted ${m.image} at ${m.mountpoint} (${m.layers.map((l) => l.format).join(', ')})\n`);
+      }),
+    );
+
+  program
+    .command('umount')
+    .alias('unmount')
+    .description('unmount a lazysnap mount (also after a daemon crash)')
+    .argument('<mountpoint>', 'the mountpoint')
+    .action((mountpoint: string) =>
+      run(async (ctx) => {
+        let client: DaemonClient | undefined;
+        try {
+          client = await DaemonClient.connect(ctx.stateDir);
+        } catch {
+          client = undefined; // no daemon: clean up the endpoint ourselves
+        }
+        if (client) {
+          try {
+            await client.umount(mountpoint);
+            return;
+          } catch (err) {
+            if (!isCode(err, 'NOT_FOUND')) throw err;
+            // Not the daemon's (e.g. a stale record or a dead endpoint): fall through.
+          }
+        }
+        await forceUnmount(ctx.stateDir, mountpoint);
+      }),
+    );
+
+  program
+    .command('status')
+    .description('daemon, mounts (lazy or not, what was fetched, cache hits) and cache figures')
+    .option('--json', 'one JSON document on stdout (schema in CLI.md)')
+    .action((o: { json?: boolean }) =>
+      run(async (ctx) => {
+        let client: DaemonClient;
+        try {
+          client = await DaemonClient.connect(ctx.stateDir);
+        } catch {
+          if (o.json) return printJson({ daemon: null, mounts: [], cache: null });
+          printLine(`no daemon runs for ${ctx.stateDir}`);
+          return;
+        }
+        const s = await client.status();
+        if (o.json) return printJson(s);
+        printStatus(s);
+      }),
+    );
+
+  program
+    .command('daemon')
+    .description('run the daemon in the foreground (the CLI starts it when needed); `daemon stop` stops it')
+    .argument('[action]', 'stop: ask the running daemon to unmount everything and exit')
+    .action((action: string | undefined) =>
+      run(async (ctx) => {
+        if (action === 'stop') {
+          const client = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
+          if (client) await client.shutdown();
+          return;
+        }
+        if (action !== undefined) throw invalidArgument(`daemon ${action}: the only action is "stop"`);
+        const log = streamLog(process.stderr);
+        const store = await openProcessChunkStore(ctx.stateDir);
+        const backend = new ImageBackend({ client: ctx.client(), store, layersDir: layersDir(ctx.stateDir), log: (m) => log.warn(m) });
+        const daemon = await createDaemon({ stateDir: ctx.stateDir, backend, mountTree, log, handleSignals: true });
+        log.info(`lazysnapd ${daemon.info.version} pid ${daemon.info.pid} serving ${daemon.socketPath}`);
+        await daemon.closed;
+        await store.close();
+      }),
+    );
+
+  program
+    .command('bundle')
+    .description('write an OCI runtime bundle whose root is a lazy, read-only mount of IMAGE')
+    .argument('<image>', 'image reference')
+    .argument('<dir>', 'bundle directory (absent or empty); the rootfs is mounted at DIR/rootfs')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--prefetch <mode>', 'none | landmark | all', 'landmark')
+    .action((image: string, dir: string, o: { platform?: string; prefetch: string }) =>
+      run(async (ctx) => {
+        const bundle = resolve(dir);
+        await makeBundle(ctx, image, bundle, o, undefined);
+        printLine(bundle);
+      }),
+    );
+
+  program
+    .command('run')
+    .description('run IMAGE with crun or runc on a lazy mount, then clean up')
+    .argument('<image>', 'image reference')
+    .argument('[command...]', 'command and arguments (after --), replacing the image CMD')
+    .option('--platform <os/arch>', 'platform to resolve')
+    .option('--prefetch <mode>', 'none | landmark | all', 'landmark')
+    .option('--runtime <name>', 'crun or runc (default: whichever is installed, crun first)')
+    .action((image: string, command: string[], o: { platform?: string; prefetch: string; runtime?: string }) =>
+      run(async (ctx) => {
+        if (o.runtime && o.runtime !== 'crun' && o.runtime !== 'runc') throw invalidArgument(`--runtime ${o.runtime}: want crun or runc`);
+        const runtime = await findRuntime(o.runtime as 'crun' | 'runc' | undefined);
+        const bundle = await mkdtemp(join(tmpdir(), 'lazysnap-run-'));
+        const rootfs = join(bundle, 'rootfs');
+        let code = 0;
+        try {
+          await rmdir(bundle);
+          await makeBundle(ctx, image, bundle, o, command.length ? command : undefined);
+          const r = await runContainer({ bundleDir: bundle, runtime, stdio: 'inherit' });
+          code = r.exitCode;
+        } finally {
+          const client = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
+          await client?.umount(rootfs).catch(() => forceUnmount(ctx.stateDir, rootfs).catch(() => {}));
+          await rm(bundle, { recursive: true, force: true }).catch(() => {});
+        }
+        process.exitCode = code;
+      }),
+    );
+}
+
+/** Mounts IMAGE at DIR/rootfs and writes DIR/config.json from the image config. */
+async function makeBundle(ctx: Context, image: string, bundle: string, o: { platform?: string; prefetch: string }, args: string[] | undefined): Promise<void> {
+  const prefetch = checkPrefetch(o.prefetch);
+  const source = openSource(image, { client: ctx.client() });
+  const resolved = await source.resolve(o.platform ? parsePlatform(o.platform) : undefined).finally(() => source.close());
+  const rootfs = join(bundle, 'rootfs');
+  const spec = await specAfterMount(ctx, image, rootfs, o.platform, prefetch, async () =>
+    createRuntimeSpec(resolved.config, { rootPath: rootfs, readonlyRoot: true, ...(args ? { args } : {}) }));
+  // writeBundle wants DIR absent or empty, and DIR/rootfs is now a mount in it: write
+  // config.json directly beside it with the same rules.
+  await writeBundle(bundle, spec).catch(async (err) => {
+    if (!isCode(err, 'FAILED_PRECONDITION')) throw err;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o644 });
+  });
+}
+
+async function specAfterMount<T>(ctx: Context, image: string, rootfs: string, platform: string | undefined, prefetch: PrefetchMode, build: () => Promise<T>): Promise<T> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(rootfs, { recursive: true });
+  const client = await ensureDaemon(ctx.stateDir, daemonArgs(ctx));
+  await client.mount({ reference: image, mountpoint: rootfs, platform, prefetch });
+  try {
+    return await build();
+  } catch (err) {
+    await client.umount(rootfs).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,170 @@
+// eStargz TOC entries -> LayerEntries and chunk lists, checked entry by entry.
+//
+// Data layout (estargz.md): a non-empty regular file is a `reg` entry followed by zero or
+// more `chunk` entries; each names the gzip member holding it (`offset`), where in the
+// member's output it starts (`innerOffset`), its place in the file (`chunkOffset`,
+// `chunkSize`, 0 = to the end) and its sha256 (`chunkDigest`). A member ends where the
+// next member with a larger offset starts, or at the TOC. Offsets therefore must not go
+// backwards in TOC order, and pieces sharing a member must not overlap.
+// The landmark files are layer metadata, not content: hidden from entries() as
+// stargz-snapshotter hides them, but their members still bound the previous file's.
+
+import { invalidArgument } from '../../errors.js';
+import type { LayerEntry } from '../layer-entry.js';
+import { LIMITS, type ChunkRef } from '../layer-index.js';
+import { cleanTarName } from '../tar/tar-name.js';
+import { describeEntry, TocFieldReader, tocEntriesOf } from './toc-fields.js';
+import { TOC_TAR_NAME } from './read-toc.js';
+
+export const PREFETCH_LANDMARK = '.prefetch.landmark';
+export const NO_PREFETCH_LANDMARK = '.no.prefetch.landmark';
+
+export interface EstargzContents {
+  readonly entries: LayerEntry[];
+  readonly chunks: Map<LayerEntry, ChunkRef[]>;
+  /** `.prefetch.landmark`'s blob offset: the prioritised files lie before it. */
+  readonly prefetchEnd?: number;
+  readonly noPrefetch: boolean;
+}
+
+/** One piece of file data as the TOC places it, before its member's end is known. */
+interface Piece {
+  readonly where: string;
+  readonly offset: number;
+  readonly innerOffset: number;
+  readonly chunkOffset: number;
+  /** 0 = to the end of the file (last piece only). */
+  readonly chunkSize: number;
+  readonly digest: string | undefined;
+  /** The file this piece belongs to (a hidden landmark has one too). */
+  readonly file: LayerEntry;
+}
+
+export function estargzContents(json: unknown, tocOffset: number): EstargzContents {
+  const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
+  const entries: LayerEntry[] = [];
+  const pieces: Piece[] = [];
+  const chunks = new Map<LayerEntry, ChunkRef[]>();
+  let prefetchEnd: number | undefined;
+  let noPrefetch = false;
+  let open: { file: LayerEntry; digest: string | undefined; first: number } | undefined;
+
+  const piece = (f: TocFieldReader, file: LayerEntry): Piece => ({
+    where: f.where,
+    offset: checkOffset(f, f.int('offset'), tocOffset),
+    innerOffset: f.int('innerOffset', LIMITS.maxChunkBytes),
+    chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
+    chunkSize: f.int('chunkSize', LIMITS.maxChunkBytes),
+    digest: f.digest('chunkDigest'),
+    file,
+  });
+  const close = () => {
+    if (open) closeFile(open.file, open.digest, pieces, open.first);
+    open = undefined;
+  };
+
+  raws.forEach((raw, i) => {
+    const f = new TocFieldReader(raw, describeEntry('eStargz TOC', i, raw));
+    const type = f.type();
+    if (type === 'chunk') {
+      if (!open) throw f.fail('is a chunk that follows no non-empty regular file');
+      pieces.push(piece(f, open.file));
+      return;
+    }
+    close();
+    const name = f.name();
+    const size = type === 'reg' ? f.int('size', LIMITS.maxFileBytes) : 0;
+    const device = type === 'char' || type === 'block';
+    const entry: LayerEntry = {
+      name,
+      type,
+      size,
+      mode: f.int('mode') % 0o10000,
+      uid: f.int('uid', 0xffffffff),
+      gid: f.int('gid', 0xffffffff),
+      mtimeMs: f.time('modtime'),
+      linkName: type === 'symlink' ? f.string('linkName') : type === 'hardlink' ? hardlinkTarget(f) : '',
+      devMajor: device ? f.int('devMajor', 0xffffffff) : 0,
+      devMinor: device ? f.int('devMinor', 0xffffffff) : 0,
+      xattrs: f.xattrs(),
+      ...(type === 'reg' && f.digest('digest') ? { digest: f.digest('digest') } : {}),
+    };
+    if (size > 0) {
+      open = { file: entry, digest: entry.digest, first: pieces.length };
+      pieces.push(piece(f, entry));
+    }
+    if (name === PREFETCH_LANDMARK && type === 'reg') {
+      prefetchEnd = f.int('offset');
+    } else if (name === NO_PREFETCH_LANDMARK && type === 'reg') {
+      noPrefetch = true;
+    } else if (name !== TOC_TAR_NAME) {
+      entries.push(entry);
+    }
+  });
+  close();
+  checkOrder(pieces);
+
+  // A member runs to the next larger offset (or the TOC); equal offsets share a member.
+  let bound = tocOffset;
+  for (let i = pieces.length - 1; i >= 0; i--) {
+    const p = pieces[i]!;
+    const next = pieces[i + 1];
+    if (next && next.offset !== p.offset) bound = next.offset;
+    if (p.file.name === PREFETCH_LANDMARK || p.file.name === NO_PREFETCH_LANDMARK) continue;
+    const size = p.chunkSize || p.file.size - p.chunkOffset;
+    const blobLength = bound - p.offset;
+    if (blobLength > LIMITS.maxChunkBytes || p.innerOffset + size > LIMITS.maxChunkBytes) {
+      throw invalidArgument(`${p.where}: chunk of ${size} bytes in a member of ${blobLength} bytes is over the cap of ${LIMITS.maxChunkBytes}`);
+    }
+    let list = chunks.get(p.file);
+    if (!list) chunks.set(p.file, (list = []));
+    list.push({ fileOffset: p.chunkOffset, size, blobOffset: p.offset, blobLength, innerOffset: p.innerOffset, encoding: 'gzip', ...(p.digest ? { digest: p.digest } : {}) });
+  }
+  for (const list of chunks.values()) list.reverse();
+  return { entries, chunks, ...(prefetchEnd !== undefined ? { prefetchEnd } : {}), noPrefetch };
+}
+
+function hardlinkTarget(f: TocFieldReader): string {
+  const target = cleanTarName(f.string('linkName'), `hardlink target of ${f.where}`);
+  if (target === '') throw f.fail('is a hardlink without a target');
+  return target;
+}
+
+function checkOffset(f: TocFieldReader, offset: number, tocOffset: number): number {
+  if (offset >= tocOffset) throw f.fail(`data offset ${offset} is not before the TOC (offset ${tocOffset})`);
+  return offset;
+}
+
+/** A file's pieces must tile [0, size): first at 0, each where the last ended. */
+function closeFile(file: LayerEntry, fileDigest: string | undefined, all: Piece[], first: number): void {
+  const pieces = all.slice(first);
+  let next = 0;
+  pieces.forEach((p, i) => {
+    const last = i === pieces.length - 1;
+    if (p.chunkOffset !== next) throw invalidArgument(`${p.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
+    if (p.chunkSize === 0 && !last) throw invalidArgument(`${p.where}: only the last chunk may run to the end of the file`);
+    next = p.chunkSize === 0 ? file.size : next + p.chunkSize;
+    if (next > file.size) throw invalidArgument(`${p.where}: chunk ends at ${next}, past the file's size ${file.size}`);
+  });
+  if (next !== file.size) throw invalidArgument(`${pieces[pieces.length - 1]!.where}: chunks cover ${next} of ${file.size} bytes`);
+  // Old stargz TOCs carry no chunkDigest; a single chunk is the whole file, so its digest serves.
+  const only = pieces[0];
+  if (pieces.length === 1 && only && only.digest === undefined && fileDigest !== undefined) {
+    all[first] = { ...only, digest: fileDigest };
+  }
+}
+
+/** Offsets never go backwards; pieces sharing a member do not overlap in its output. */
+function checkOrder(pieces: readonly Piece[]): void {
+  for (let i = 1; i < pieces.length; i++) {
+    const a = pieces[i - 1]!;
+    const b = pieces[i]!;
+    if (b.offset < a.offset) throw invalidArgument(`${b.where}: data offset ${b.offset} goes backwards (previous data at ${a.offset})`);
+    if (b.offset === a.offset) {
+      const aSize = a.chunkSize || a.file.size - a.chunkOffset;
+      if (b.innerOffset < a.innerOffset + aSize) {
+        throw invalidArgument(`${b.where}: overlaps the previous data in the member at offset ${b.offset}`);
+      }
+    }
+  }
+}

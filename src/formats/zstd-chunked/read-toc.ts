@@ -1,0 +1,83 @@
+// Fetching, verifying and decompressing a zstd:chunked TOC: one Range request when the
+// annotations give its position; otherwise the blob's tail (footer, and usually the TOC
+// too) and at most one more request.
+
+import { createHash } from 'node:crypto';
+import { Decompress as ZstdStream } from 'fzstd';
+import { digestMismatch, invalidArgument, LazysnapError } from '../../errors.js';
+import type { RangeReader } from '../range-reader.js';
+import { positionFromAnnotations, positionFromFooter, type TocPosition } from './positions.js';
+
+export const DEFAULT_TAIL_WINDOW_BYTES = 512 * 1024;
+/** The message when the blob simply is not zstd:chunked (open-layer tells this apart). */
+export const NO_FOOTER = 'blob has neither zstd:chunked annotations nor a zstd:chunked footer';
+
+export interface ReadZstdToc {
+  readonly json: unknown;
+  readonly position: TocPosition;
+  readonly bytesRead: number;
+}
+
+export async function readZstdChunkedToc(reader: RangeReader, annotations: Readonly<Record<string, string>> | undefined,
+  opts: { tailWindowBytes?: number; signal?: AbortSignal } = {}): Promise<ReadZstdToc> {
+  let position = positionFromAnnotations(annotations);
+  let compressed: Buffer;
+  let bytesRead = 0;
+  if (position) {
+    checkInside(position, reader.size);
+    compressed = await reader.readAt(position.offset, position.compressedLength, opts.signal);
+    bytesRead = compressed.length;
+  } else {
+    const windowStart = Math.max(0, reader.size - (opts.tailWindowBytes ?? DEFAULT_TAIL_WINDOW_BYTES));
+    const tail = await reader.readAt(windowStart, reader.size - windowStart, opts.signal);
+    bytesRead = tail.length;
+    position = positionFromFooter(tail);
+    if (!position) throw invalidArgument(NO_FOOTER);
+    checkInside(position, reader.size);
+    const end = position.offset + position.compressedLength;
+    if (position.offset >= windowStart) {
+      compressed = tail.subarray(position.offset - windowStart, end - windowStart);
+    } else {
+      const head = await reader.readAt(position.offset, Math.min(end, windowStart) - position.offset, opts.signal);
+      bytesRead += head.length;
+      compressed = end <= windowStart ? head : Buffer.concat([head, tail.subarray(0, end - windowStart)]);
+    }
+  }
+  if (position.checksum !== undefined) {
+    const got = `sha256:${createHash('sha256').update(compressed).digest('hex')}`;
+    if (got !== position.checksum) throw digestMismatch(`zstd:chunked TOC has checksum ${got}, the layer annotation says ${position.checksum}`);
+  }
+  const text = decompressExactly(compressed, position.uncompressedLength);
+  let json: unknown;
+  try {
+    json = JSON.parse(text.toString('utf8'));
+  } catch (err) {
+    throw invalidArgument(`zstd:chunked TOC is not valid JSON: ${(err as Error).message}`, err);
+  }
+  return { json, position, bytesRead };
+}
+
+function checkInside(p: TocPosition, size: number): void {
+  if (p.offset + p.compressedLength > size) {
+    throw invalidArgument(`zstd:chunked TOC at [${p.offset}, +${p.compressedLength}) (from the ${p.source}) lies past the blob's end (${size} bytes)`);
+  }
+}
+
+/** Decompresses into a buffer of the stated length; any other length is corrupt input. */
+function decompressExactly(compressed: Buffer, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let n = 0;
+  const stream = new ZstdStream((chunk) => {
+    if (n + chunk.length > length) throw invalidArgument(`zstd:chunked TOC decompresses past its stated ${length} bytes`);
+    out.set(chunk, n);
+    n += chunk.length;
+  });
+  try {
+    stream.push(compressed, true);
+  } catch (err) {
+    if (err instanceof LazysnapError) throw err;
+    throw invalidArgument(`zstd:chunked TOC does not decompress: ${(err as Error).message}`, err);
+  }
+  if (n !== length) throw invalidArgument(`zstd:chunked TOC decompresses to ${n} bytes, its position says ${length}`);
+  return out;
+}

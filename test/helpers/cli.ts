@@ -1,0 +1,28 @@
+// Runs the built lazysnap CLI as a user would (a child process: never synchronous, so a
+// test process that serves nothing still never blocks on a FUSE mount).
+
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './registry.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+}
+
+export function runCli(args: readonly string[], opts: { stateDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+  const env = { ...process.env, ...opts.env };
+  if (opts.stateDir) env.LAZYSNAP_STATE_DIR = opts.stateDir;
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [join(REPO_ROOT, 'bin', 'lazysnap'), ...args], {
+      env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 512 * 1024 * 1024, encoding: 'buffer',
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 2) : 0;
+      resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), stdoutBytes: stdout });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
