@@ -77,10 +77,10 @@ describe('CLI errors', () => {
   });
 
   it('cat of a missing path and of a directory name the path', { skip: fixturesMissing() }, async () => {
-    const r1 = await runCli(['cat', ref!, '/no/such/file'], { stateDir: join(work, 's') });
+    const r1 = await runCli(['--quiet', 'cat', ref!, '/no/such/file'], { stateDir: join(work, 's') });
     assert.equal(r1.code, 1);
     assert.match(oneLine(r1.stderr), /no\/such\/file/);
-    const r2 = await runCli(['cat', ref!, '/big'], { stateDir: join(work, 's') });
+    const r2 = await runCli(['--quiet', 'cat', ref!, '/big'], { stateDir: join(work, 's') });
     assert.equal(r2.code, 1);
     assert.match(oneLine(r2.stderr), /big/);
   });
