@@ -75,6 +75,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     const name = f.name();
     const size = type === 'reg' ? f.int('size', LIMITS.maxFileBytes) : 0;
     const device = type === 'char' || type === 'block';
+    const digest = type === 'reg' ? f.digest('digest') : undefined;
     const entry: LayerEntry = {
       name,
       type,
@@ -87,7 +88,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
       devMajor: device ? f.int('devMajor', 0xffffffff) : 0,
       devMinor: device ? f.int('devMinor', 0xffffffff) : 0,
       xattrs: f.xattrs(),
-      ...(type === 'reg' && f.digest('digest') ? { digest: f.digest('digest') } : {}),
+      ...(digest ? { digest } : {}),
     };
     if (size > 0) {
       open = { file: entry, digest: entry.digest, first: pieces.length };

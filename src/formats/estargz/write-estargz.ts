@@ -110,9 +110,9 @@ async function writePrioritized(input: AsyncIterable<Uint8Array>, w: EntryWriter
     const emit = async (i: number) => {
       const s = spooled[i]!;
       const headerBytes = await readExactly(fh, s.headerOffset, s.dataOffset - s.headerOffset);
-      // A regular file's payload is entry.size bytes; other types normally have none, but
-      // the header's size field says (a GNU dumpdir carries a listing).
-      const payloadSize = s.entry.type === 'reg' ? s.entry.size : rawSizeField(headerBytes, s.headerOffset);
+      // A regular file's payload is entry.size bytes; of the other types only a GNU dumpdir
+      // carries one (a listing), as the tar parser reads them.
+      const payloadSize = s.entry.type === 'reg' ? s.entry.size : dumpdirSize(headerBytes, s.headerOffset);
       await w.write({ entry: s.entry, headerBytes, uname: s.uname, gname: s.gname, body: readRange(fh, s.dataOffset, payloadSize) });
     };
     for (const i of order.first) await emit(i);
@@ -221,10 +221,11 @@ async function* readRange(fh: FileHandle, position: number, length: number): Asy
   }
 }
 
-/** The size field of an entry's last header block (its own header, after PAX/GNU blocks). */
-function rawSizeField(headerBytes: Buffer, headerOffset: number): number {
+/** A GNU dumpdir's payload size (its own header is the last block); 0 for anything else. */
+function dumpdirSize(headerBytes: Buffer, headerOffset: number): number {
   const last = headerBytes.length - BLOCK_SIZE;
-  return decodeHeader(headerBytes.subarray(last), headerOffset + last).size;
+  const raw = decodeHeader(headerBytes.subarray(last), headerOffset + last);
+  return raw.typeflag === 'D' ? raw.size : 0;
 }
 
 /** Hands out a payload stream in exact-size pieces (the chunks). */

@@ -111,7 +111,9 @@ function chunkRefs(file: LayerEntry, where: string, pieces: Piece[], endOffset: 
     const blobLength = endOffset - first.offset;
     if (blobLength > LIMITS.maxChunkBytes || file.size > LIMITS.maxChunkBytes) throw fail(`single chunk of ${file.size} bytes (${blobLength} compressed) is over the cap of ${LIMITS.maxChunkBytes}`);
     const digest = first.digest ?? file.digest;
-    return [{ fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength, innerOffset: 0, encoding: first.zeros ? 'zeros' : 'zstd', ...(digest ? { digest } : {}) }];
+    return [first.zeros
+      ? { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength: 0, innerOffset: 0, encoding: 'zeros' }
+      : { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength, innerOffset: 0, encoding: 'zstd', ...(digest ? { digest } : {}) }];
   }
   const out: ChunkRef[] = [];
   let next = 0;

@@ -1,29 +1,10 @@
 // The shared LayerIndex suite over eStargz: each tree's tar goes through writeEstargz,
 // and openEstargz reads the blob back (verifying the TOC digest the writer reports).
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openEstargz } from '../../../src/formats/estargz/open-estargz.js';
-import { writeEstargz } from '../../../src/formats/estargz/write-estargz.js';
 import { BufferRangeReader } from '../../../src/formats/range-reader.js';
 import { layerIndexSuite } from '../../suites/layer-index-suite.js';
-
-export async function estargzOf(tar: Buffer, opts: { chunkSize?: number; prioritizedFiles?: string[] } = {}) {
-  const spoolDir = await mkdtemp(join(tmpdir(), 'lazysnap-estargz-'));
-  try {
-    const parts: Buffer[] = [];
-    const result = await writeEstargz(chunks(tar), { write: async (c: Uint8Array) => void parts.push(Buffer.from(c)) }, { ...opts, spoolDir, level: 1 });
-    return { blob: Buffer.concat(parts), result };
-  } finally {
-    await rm(spoolDir, { recursive: true, force: true });
-  }
-}
-
-/** The tar in uneven pieces, as a stream would deliver it. */
-export async function* chunks(buf: Buffer, size = 100_000): AsyncGenerator<Buffer> {
-  for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
-}
+import { estargzOf } from './estargz-of.js';
 
 layerIndexSuite('estargz', async (tar) => {
   const { blob, result } = await estargzOf(tar, { chunkSize: 1 << 20 });
