@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { Runner } from '../main.js';
-import { printJson, printLine, humanBytes } from '../output.js';
+import { printJson, printLine, humanBytes, parseSize } from '../output.js';
+import { pruneState } from '../../src/image/prune.js';
+import { DaemonClient } from '../../src/daemon/client.js';
 import { createProgress } from '../progress.js';
 import { inspectImage } from '../../src/image/inspect.js';
 import { openSource } from '../../src/image/open-source.js';
@@ -160,6 +162,29 @@ export function registerImageCommands(program: Command, run: Runner): void {
         const result = await pushImage(image, dst ?? image, { client: ctx.client(), stateDir: ctx.stateDir });
         if (o.json) return printJson(result);
         printLine(`pushed ${result.reference}: ${result.manifestDigest}`);
+      }),
+    );
+
+  program
+    .command('prune')
+    .description('drop unused cache, local layer copies and images no tag reaches')
+    .option('--cache-limit <size>', 'disk chunk cache budget to keep (e.g. 2G; default 0: empty it)', '0')
+    .option('--json', 'one JSON document on stdout')
+    .action((o: { cacheLimit: string; json?: boolean }) =>
+      run(async (ctx) => {
+        let limit: number;
+        try {
+          limit = parseSize(o.cacheLimit);
+        } catch (err) {
+          throw invalidArgument(`--cache-limit: ${(err as Error).message}`);
+        }
+        const daemon = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
+        const inUse = new Set<string>();
+        if (daemon) for (const m of (await daemon.status()).mounts) for (const l of m.layers) inUse.add(l.digest);
+        const r = await pruneState(ctx.stateDir, { cacheLimitBytes: limit, layersInUse: inUse, daemonRunning: !!daemon });
+        if (o.json) return printJson(r);
+        printLine(`cache ${humanBytes(r.cacheBytesBefore)} -> ${humanBytes(r.cacheBytesAfter)}; ` +
+          `${r.layerCopiesRemoved} layer copies (${humanBytes(r.layerBytesFreed)}) and ${r.blobsRemoved} blobs (${humanBytes(r.blobBytesFreed)}) removed`);
       }),
     );
 
