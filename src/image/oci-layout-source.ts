@@ -3,6 +3,7 @@
 // are read whole and verified; layer blobs are read at random from their files. Counters
 // count bytes read from the layout (CLI.md: `bytesFetched` for oci: sources).
 
+import { configPlatform, parseImageConfig } from './image-config.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
@@ -16,7 +17,7 @@ import { readFileCapped } from '../store/capped-file.js';
 import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js';
 import { checkLayoutFile, readLayoutIndex, refNameOf, tagsOf } from '../store/oci-layout.js';
 import type { ImageSource, ResolvedImage, TransferCounters } from './image-source.js';
-import type { Descriptor, ImageConfig, Platform } from './oci-types.js';
+import type { Descriptor, Platform } from './oci-types.js';
 import { hostPlatform, selectManifest } from './platform.js';
 
 export interface OciLayoutSourceOptions {
@@ -71,15 +72,8 @@ export class OciLayoutSource implements ImageSource {
     }
     const manifest = doc.manifest;
     const configBytes = await this.fetchBlob(manifest.config, this.maxConfigBytes, signal);
-    let config: ImageConfig;
-    try {
-      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-      if (config === null || typeof config !== 'object' || !Array.isArray(config.rootfs?.diff_ids)) throw new Error('no rootfs.diff_ids');
-    } catch (err) {
-      throw invalidArgument(`${name}: config ${manifest.config.digest} is not an image config: ${(err as Error).message}`, err);
-    }
-    const actual: Platform = { os: config.os ?? platform.os, architecture: config.architecture ?? platform.architecture };
-    if (config.variant) actual.variant = config.variant;
+    const config = parseImageConfig(configBytes, name, manifest.config.digest);
+    const actual = configPlatform(config, platform);
     return {
       reference: name,
       digest: topDigest,

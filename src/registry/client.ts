@@ -3,11 +3,12 @@
 // pool, the token cache and the redirect cache. `withCounters()` gives a view sharing all
 // of that but counting its own requests and bytes (one per image source / mount).
 
+import { configPlatform, parseImageConfig } from '../image/image-config.js';
 import type { Readable } from 'node:stream';
 import { invalidArgument, unauthorized } from '../errors.js';
 import { checkRange, type RangeReader } from '../formats/range-reader.js';
 import type { ResolvedImage, TransferCounters } from '../image/image-source.js';
-import type { Descriptor, ImageConfig, Platform } from '../image/oci-types.js';
+import type { Descriptor, Platform } from '../image/oci-types.js';
 import { hostPlatform, selectManifest } from '../image/platform.js';
 import { apiHost, formatReference, manifestRef, type RegistryReference } from '../reference/reference.js';
 import { checkDigest } from '../reference/digest.js';
@@ -91,15 +92,8 @@ export class RegistryClient {
     if (leaf.kind !== 'manifest') throw invalidArgument(`${name}: not an image manifest`);
     const manifest = leaf.manifest;
     const configBytes = await this.fetchBlob(ref.host, ref.repository, manifest.config, MAX_CONFIG_BYTES, signal);
-    let config: ImageConfig;
-    try {
-      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-      if (config === null || typeof config !== 'object' || !Array.isArray(config.rootfs?.diff_ids)) throw new Error('no rootfs.diff_ids');
-    } catch (err) {
-      throw invalidArgument(`${name}: config ${manifest.config.digest} is not an image config: ${(err as Error).message}`, err);
-    }
-    const actual: Platform = { os: config.os ?? platform.os, architecture: config.architecture ?? platform.architecture };
-    if (config.variant) actual.variant = config.variant;
+    const config = parseImageConfig(configBytes, name, manifest.config.digest);
+    const actual = configPlatform(config, platform);
     return {
       reference: name,
       digest: top.digest,
