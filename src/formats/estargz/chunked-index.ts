@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { digestMismatch, invalidArgument } from '../../errors.js';
 import { decodeChunk } from '../decode.js';
+import { hardlinkTargets } from '../hardlink-targets.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
@@ -14,7 +15,7 @@ const NO_CHUNKS: readonly ChunkRef[] = Object.freeze([]);
 
 export class ChunkedLayerIndex implements LayerIndex {
   /** Hardlink entry -> the regular entry holding its content. */
-  private readonly targets = new Map<LayerEntry, LayerEntry>();
+  private readonly targets: ReadonlyMap<LayerEntry, LayerEntry>;
 
   constructor(
     readonly format: LayerFormat,
@@ -23,16 +24,10 @@ export class ChunkedLayerIndex implements LayerIndex {
     private readonly reader: RangeReader,
     readonly info: LayerIndexInfo,
   ) {
-    const latest = new Map<string, LayerEntry>();
     for (const entry of list) {
       if (entry.type === 'reg') checkChunks(entry, chunkMap.get(entry) ?? NO_CHUNKS, reader.size, format);
-      if (entry.type === 'hardlink') {
-        const t = latest.get(entry.linkName);
-        const target = t?.type === 'hardlink' ? this.targets.get(t) : t;
-        if (target) this.targets.set(entry, target);
-      }
-      latest.set(entry.name, entry);
     }
+    this.targets = hardlinkTargets(list);
   }
 
   entries(): readonly LayerEntry[] {

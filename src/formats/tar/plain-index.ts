@@ -4,6 +4,7 @@
 
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
+import { hardlinkTargets } from '../hardlink-targets.js';
 import { LIMITS, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
 
@@ -19,7 +20,7 @@ export class PlainLayerIndex implements LayerIndex {
   private readonly list: readonly LayerEntry[];
   private readonly offsets = new Map<LayerEntry, number>();
   /** Hardlink entry -> the regular entry holding its content. */
-  private readonly targets = new Map<LayerEntry, LayerEntry>();
+  private readonly targets: ReadonlyMap<LayerEntry, LayerEntry>;
 
   constructor(
     readonly format: LayerFormat,
@@ -32,20 +33,13 @@ export class PlainLayerIndex implements LayerIndex {
       throw invalidArgument(`chunk size ${chunkBytes} is out of range (1..${LIMITS.maxChunkBytes})`);
     }
     this.list = placed.map((p) => p.entry);
-    const latest = new Map<string, LayerEntry>();
     for (const { entry, dataOffset } of placed) {
       if (entry.type === 'reg') {
         checkRange(dataOffset, entry.size, reader.size, `layer (entry ${JSON.stringify(entry.name)})`);
         this.offsets.set(entry, dataOffset);
       }
-      if (entry.type === 'hardlink') {
-        // A hardlink names an earlier entry of the same layer (the latest one by that name).
-        const t = latest.get(entry.linkName);
-        const target = t?.type === 'hardlink' ? this.targets.get(t) : t;
-        if (target) this.targets.set(entry, target);
-      }
-      latest.set(entry.name, entry);
     }
+    this.targets = hardlinkTargets(this.list);
   }
 
   entries(): readonly LayerEntry[] {
