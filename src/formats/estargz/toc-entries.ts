@@ -12,8 +12,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { cleanTarName } from '../tar/tar-name.js';
-import { describeEntry, TocFieldReader, tocEntriesOf } from './toc-fields.js';
+import { describeEntry, TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
 import { TOC_TAR_NAME } from './read-toc.js';
 
 export const PREFETCH_LANDMARK = '.prefetch.landmark';
@@ -72,24 +71,8 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
       return;
     }
     close();
-    const name = f.name();
-    const size = type === 'reg' ? f.int('size', LIMITS.maxFileBytes) : 0;
-    const device = type === 'char' || type === 'block';
-    const digest = type === 'reg' ? f.digest('digest') : undefined;
-    const entry: LayerEntry = {
-      name,
-      type,
-      size,
-      mode: f.int('mode') % 0o10000,
-      uid: f.int('uid', 0xffffffff),
-      gid: f.int('gid', 0xffffffff),
-      mtimeMs: f.time('modtime'),
-      linkName: type === 'symlink' ? f.string('linkName') : type === 'hardlink' ? hardlinkTarget(f) : '',
-      devMajor: device ? f.int('devMajor', 0xffffffff) : 0,
-      devMinor: device ? f.int('devMinor', 0xffffffff) : 0,
-      xattrs: f.xattrs(),
-      ...(digest ? { digest } : {}),
-    };
+    const entry = tocLayerEntry(f, type);
+    const { name, size } = entry;
     if (size > 0) {
       open = { file: entry, digest: entry.digest, first: pieces.length };
       pieces.push(piece(f, entry));
@@ -123,12 +106,6 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
   }
   for (const list of chunks.values()) list.reverse();
   return { entries, chunks, ...(prefetchEnd !== undefined ? { prefetchEnd } : {}), noPrefetch };
-}
-
-function hardlinkTarget(f: TocFieldReader): string {
-  const target = cleanTarName(f.string('linkName'), `hardlink target of ${f.where}`);
-  if (target === '') throw f.fail('is a hardlink without a target');
-  return target;
 }
 
 function checkOffset(f: TocFieldReader, offset: number, tocOffset: number): number {

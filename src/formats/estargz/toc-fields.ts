@@ -4,7 +4,8 @@
 // digests well-formed, names clean. Failures are INVALID_ARGUMENT naming the entry.
 
 import { invalidArgument } from '../../errors.js';
-import type { EntryType } from '../layer-entry.js';
+import type { EntryType, LayerEntry } from '../layer-entry.js';
+import { LIMITS } from '../layer-index.js';
 import { cleanTarName } from '../tar/tar-name.js';
 
 /** One TOC entry as parsed JSON (an object with unknown field values). */
@@ -109,4 +110,34 @@ export function tocEntriesOf(toc: unknown, what: string, maxEntries: number): re
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw invalidArgument(`${what} entry #${i} is not an object`);
   });
   return entries as RawTocEntry[];
+}
+
+/**
+ * The LayerEntry of a non-chunk TOC entry (eStargz and zstd:chunked share these fields):
+ * every field checked, the name and a hardlink's target cleaned as tar names are.
+ */
+export function tocLayerEntry(f: TocFieldReader, type: EntryType): LayerEntry {
+  const size = type === 'reg' ? f.int('size', LIMITS.maxFileBytes) : 0;
+  const device = type === 'char' || type === 'block';
+  const digest = type === 'reg' ? f.digest('digest') : undefined;
+  return {
+    name: f.name(),
+    type,
+    size,
+    mode: f.int('mode') % 0o10000,
+    uid: f.int('uid', 0xffffffff),
+    gid: f.int('gid', 0xffffffff),
+    mtimeMs: f.time('modtime'),
+    linkName: type === 'symlink' ? f.string('linkName') : type === 'hardlink' ? hardlinkTarget(f) : '',
+    devMajor: device ? f.int('devMajor', 0xffffffff) : 0,
+    devMinor: device ? f.int('devMinor', 0xffffffff) : 0,
+    xattrs: f.xattrs(),
+    ...(digest ? { digest } : {}),
+  };
+}
+
+function hardlinkTarget(f: TocFieldReader): string {
+  const target = cleanTarName(f.string('linkName'), `hardlink target of ${f.where}`);
+  if (target === '') throw f.fail('is a hardlink without a target');
+  return target;
 }

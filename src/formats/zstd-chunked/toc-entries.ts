@@ -13,8 +13,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { cleanTarName } from '../tar/tar-name.js';
-import { describeEntry, TocFieldReader, tocEntriesOf } from '../estargz/toc-fields.js';
+import { describeEntry, TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
   readonly entries: LayerEntry[];
@@ -54,23 +53,8 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
       return;
     }
     close();
-    const size = type === 'reg' ? f.int('size', LIMITS.maxFileBytes) : 0;
-    const device = type === 'char' || type === 'block';
-    const digest = type === 'reg' ? f.digest('digest') : undefined;
-    const entry: LayerEntry = {
-      name: f.name(),
-      type,
-      size,
-      mode: f.int('mode') % 0o10000,
-      uid: f.int('uid', 0xffffffff),
-      gid: f.int('gid', 0xffffffff),
-      mtimeMs: f.time('modtime'),
-      linkName: type === 'symlink' ? f.string('linkName') : type === 'hardlink' ? hardlinkTarget(f) : '',
-      devMajor: device ? f.int('devMajor', 0xffffffff) : 0,
-      devMinor: device ? f.int('devMinor', 0xffffffff) : 0,
-      xattrs: f.xattrs(),
-      ...(digest ? { digest } : {}),
-    };
+    const entry = tocLayerEntry(f, type);
+    const { size } = entry;
     entries.push(entry);
     if (size > 0) {
       const endOffset = f.int('endOffset');
@@ -93,12 +77,6 @@ function piece(f: TocFieldReader): Piece {
     digest: f.digest('chunkDigest'),
     zeros: chunkType === 'zeros',
   };
-}
-
-function hardlinkTarget(f: TocFieldReader): string {
-  const target = cleanTarName(f.string('linkName'), `hardlink target of ${f.where}`);
-  if (target === '') throw f.fail('is a hardlink without a target');
-  return target;
 }
 
 function chunkRefs(file: LayerEntry, where: string, pieces: Piece[], endOffset: number, lastEnd: number): ChunkRef[] {
