@@ -8,16 +8,10 @@ import { formatPlatform } from './platform.js';
 import { forEachLimited } from './lazy-image.js';
 import type { ImageSource } from './image-source.js';
 import type { Platform } from './oci-types.js';
+import type { LayerDescription } from '../daemon/backend.js';
 
-export interface InspectedLayer {
-  digest: string;
-  size: number;
-  mediaType: string;
-  /** estargz | zstd-chunked | tar | gzip | zstd */
-  format: string;
-  lazy: boolean;
-  /** Why a layer is not read lazily. */
-  reason?: string;
+/** A layer as `status` describes it, plus its manifest annotations. */
+export interface InspectedLayer extends LayerDescription {
   annotations?: Record<string, string>;
 }
 
