@@ -1,5 +1,6 @@
 // Mounting: mount, umount, status, daemon, bundle, run. The CLI talks to the daemon of
-// its state dir over the control socket and starts it in the background when absent.
+// its state dir over the control socket and starts it in the background when absent; the
+// daemon starts one `mount-server` process (hidden command) per mount.
 
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,12 @@ import { DaemonClient, ensureDaemon, forceUnmount } from '../../src/daemon/clien
 import { createDaemon } from '../../src/daemon/daemon.js';
 import { streamLog } from '../../src/daemon/log.js';
 import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
+import { parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
+import { processHost } from '../../src/daemon/process-host.js';
 import type { MountStatus, StatusReport } from '../../src/daemon/protocol.js';
 import { mountTree } from '../../fs/mount-tree.js';
 import { ImageBackend } from '../../src/image/image-backend.js';
-import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
+import { chunkStoreSizes, openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
 import { layersDir } from '../../src/image/lazy-image.js';
 import { openSource } from '../../src/image/open-source.js';
 import { parsePlatform } from '../../src/image/platform.js';
@@ -30,6 +33,11 @@ const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
 /** The command that runs this state dir's daemon in the foreground (with our registry options). */
 function daemonArgs(ctx: Context): string[] {
   return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
+}
+
+/** The command that runs one mount server (the daemon passes on its registry options). */
+function mountServerArgs(ctx: Context, spec: MountServerSpec): string[] {
+  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server', JSON.stringify(spec)];
 }
 
 function checkPrefetch(p: string): PrefetchMode {
@@ -55,6 +63,7 @@ function printStatus(s: StatusReport): void {
   if (s.mounts.length === 0) printLine('no mounts');
   for (const m of s.mounts) printLine(describeMount(m));
   for (const f of s.restoreFailures) printLine(`not restored: ${f.mountpoint} (${f.reference}): ${f.error.message}`);
+  for (const u of s.unreachable) printLine(`not answering: ${u.mountpoint} (${u.reference}, server pid ${u.serverPid ?? '?'}): ${u.error.message}`);
 }
 
 export function registerMountCommands(program: Command, run: Runner): void {
@@ -125,23 +134,45 @@ export function registerMountCommands(program: Command, run: Runner): void {
 
   program
     .command('daemon')
-    .description('run the daemon in the foreground (the CLI starts it when needed); `daemon stop` stops it')
-    .argument('[action]', 'stop: ask the running daemon to unmount everything and exit')
-    .action((action: string | undefined) =>
+    .description('run the daemon (the control side) in the foreground; the CLI starts it when needed')
+    .argument('[action]', 'stop: stop the control side (mounts keep serving; with --all they are unmounted too)')
+    .option('--all', 'with stop: also unmount every mount (they come back when a daemon starts again)')
+    .action((action: string | undefined, o: { all?: boolean }) =>
       run(async (ctx) => {
         if (action === 'stop') {
           const client = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
-          if (client) await client.shutdown();
+          if (client) await client.shutdown({ unmountAll: o.all === true });
           return;
         }
         if (action !== undefined) throw invalidArgument(`daemon ${action}: the only action is "stop"`);
+        if (o.all) throw invalidArgument('--all goes with "daemon stop"');
         const log = streamLog(process.stderr);
-        const store = await openProcessChunkStore(ctx.stateDir);
-        const backend = new ImageBackend({ client: ctx.client(), store, layersDir: layersDir(ctx.stateDir), log: (m) => log.warn(m) });
-        const daemon = await createDaemon({ stateDir: ctx.stateDir, backend, mountTree, log, handleSignals: true });
-        log.info(`lazysnapd ${daemon.info.version} pid ${daemon.info.pid} serving ${daemon.socketPath}`);
+        // The daemon holds no cache: the mount servers do. It reports the configured limit.
+        const host = processHost({
+          stateDir: ctx.stateDir, log, serverCommand: (spec) => mountServerArgs(ctx, spec),
+          ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: chunkStoreSizes().diskBytes },
+        });
+        const daemon = await createDaemon({ stateDir: ctx.stateDir, host, log, handleSignals: true });
         await daemon.closed;
-        await store.close();
+      }),
+    );
+
+  program
+    .command('mount-server', { hidden: true })
+    .description('serve one FUSE mount (started by the daemon, detached; not for direct use)')
+    .argument('<spec>', 'JSON: stateDir, record, socketPath, readyFd')
+    .action((specText: string) =>
+      run(async (ctx) => {
+        const spec = parseServerSpec(specText);
+        const log = streamLog(process.stderr);
+        // Its own registry client and memory cache, over the state dir's shared disk cache.
+        const store = await openProcessChunkStore(spec.stateDir);
+        try {
+          const backend = new ImageBackend({ client: ctx.client(), store, layersDir: layersDir(spec.stateDir), log: (m) => log.warn(m) });
+          await runMountServerProcess({ spec, backend, mountTree, log });
+        } finally {
+          await store.close();
+        }
       }),
     );
 

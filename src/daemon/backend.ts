@@ -1,5 +1,6 @@
-// MountBackend: what the daemon needs from the engine to mount an image. The daemon owns
-// mounts, records and the socket; the backend owns registry, formats, cache and tree.
+// MountBackend: what a mount server (or the daemon itself, in-process) needs from the
+// engine to mount an image. The daemon owns records and the control socket, the mount
+// server the FUSE session; the backend owns registry, formats, cache and tree.
 // Lifecycle: openImage -> (tree, read, counters while mounted) -> close on umount.
 
 import type { Tree } from '../tree/tree-node.js';

@@ -2,17 +2,24 @@
 // starts lazysnapd in the background when none answers, and forceUnmount is `umount`
 // for when the daemon is dead (it edits mounts.json, which only a dead daemon allows).
 
-import { request } from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LazysnapError, notFound, unavailable } from '../errors.js';
 import { statePaths } from '../state-dir.js';
 import { resolveMountpoint, unmountPath } from './mountpoint.js';
-import { removeRecord } from './mount-records.js';
-import { ROUTES, type DaemonInfo, type MountRequest, type MountStatus, type StatusReport } from './protocol.js';
+import { loadRecords, removeRecord } from './mount-records.js';
+import { ROUTES, type DaemonInfo, type MountRequest, type MountStatus, type ShutdownRequest, type StatusReport } from './protocol.js';
+import { stopServer } from './server-process.js';
+import { callSocket, type Route } from './socket-call.js';
 
 const PING_TIMEOUT_MS = 2000;
+/** status asks each mount server with its own 2 s bound, all at once. */
+const STATUS_TIMEOUT_MS = 30_000;
+/** Opening a big image over a slow link; the daemon bounds the server start at 120 s. */
+const MOUNT_TIMEOUT_MS = 180_000;
+/** umount, and shutdown with unmountAll: fusermount3 per mount. */
+const UNMOUNT_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 15_000;
 const START_POLL_MS = 50;
 const EXITED_GRACE_MS = 1000;
@@ -36,49 +43,25 @@ export class DaemonClient {
   }
 
   status(): Promise<StatusReport> {
-    return this.call(ROUTES.status) as Promise<StatusReport>;
+    return this.call(ROUTES.status, undefined, STATUS_TIMEOUT_MS) as Promise<StatusReport>;
   }
 
   /** Mounts and returns once the mount answers stat. A relative mountpoint is taken from this process's cwd. */
   async mount(req: MountRequest): Promise<MountStatus> {
-    return this.call(ROUTES.mount, { ...req, mountpoint: await resolveMountpoint(req.mountpoint) }) as Promise<MountStatus>;
+    return this.call(ROUTES.mount, { ...req, mountpoint: await resolveMountpoint(req.mountpoint) }, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
   }
 
   async umount(mountpoint: string): Promise<{ mountpoint: string }> {
-    return this.call(ROUTES.umount, { mountpoint: await resolveMountpoint(mountpoint) }) as Promise<{ mountpoint: string }>;
+    return this.call(ROUTES.umount, { mountpoint: await resolveMountpoint(mountpoint) }, UNMOUNT_TIMEOUT_MS) as Promise<{ mountpoint: string }>;
   }
 
-  shutdown(): Promise<void> {
-    return this.call(ROUTES.shutdown).then(() => undefined);
+  /** Stops the control side; with unmountAll every mount server too. Resolves once asked (not once closed). */
+  shutdown(req: ShutdownRequest = {}): Promise<void> {
+    return this.call(ROUTES.shutdown, req, UNMOUNT_TIMEOUT_MS).then(() => undefined);
   }
 
-  private call(route: { method: string; path: string }, body?: unknown, timeoutMs?: number): Promise<unknown> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((done, fail) => {
-      const req = request({
-        socketPath: this.socketPath, path: route.path, method: route.method, agent: false,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-        ...(timeoutMs ? { timeout: timeoutMs } : {}),
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
-        res.on('end', () => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch (err) {
-            return fail(unavailable(`the daemon of ${this.stateDir} sent a response that is not JSON`, err));
-          }
-          if (res.statusCode === 200) done(parsed);
-          else fail(LazysnapError.fromJSON(parsed));
-        });
-      });
-      req.on('timeout', () => req.destroy(unavailable(`the daemon of ${this.stateDir} did not answer within ${timeoutMs} ms`)));
-      req.on('error', (err) => fail(err instanceof LazysnapError ? err
-        : unavailable(`no lazysnap daemon answers on ${this.socketPath}: ${(err as Error).message}`, err)));
-      req.end(payload);
-    });
+  private call(route: Route, body: unknown, timeoutMs: number): Promise<unknown> {
+    return callSocket(this.socketPath, route, body, { timeoutMs, peer: `the daemon of ${this.stateDir}` });
   }
 }
 
@@ -126,14 +109,16 @@ export async function ensureDaemon(stateDir: string, spawnArgs: readonly string[
 }
 
 /**
- * `umount` without a daemon (it crashed or was killed): detaches the mount with
- * fusermount3 (-u, then -u -z) and drops its record so no later daemon restores it.
+ * `umount` without a daemon (it crashed, was killed or stopped): stops the mount's server
+ * (asked to unmount; killed by pid when it does not answer), detaches whatever is left
+ * with fusermount3 (-u, then -u -z) and drops the record so no later daemon restores it.
  * NOT_FOUND when there was neither a mount nor a record.
  */
 export async function forceUnmount(stateDir: string, mountpoint: string): Promise<{ mountpoint: string; unmounted: boolean; recordRemoved: boolean }> {
   const mnt = await resolveMountpoint(mountpoint);
-  const unmounted = await unmountPath(mnt);
-  const recordRemoved = await removeRecord(stateDir, mnt);
+  const record = (await loadRecords(stateDir)).find((r) => r.mountpoint === mnt);
+  const unmounted = record ? await stopServer(record) : await unmountPath(mnt);
+  const recordRemoved = (await removeRecord(stateDir, mnt)) !== undefined;
   if (!unmounted && !recordRemoved) throw notFound(`nothing is mounted at ${mnt}`);
   return { mountpoint: mnt, unmounted, recordRemoved };
 }

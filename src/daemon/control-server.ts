@@ -3,8 +3,8 @@
 // never reachable under its real name with wider permissions.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { chmod, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { codeOf, findLazysnapError, internal, invalidArgument, notFound } from '../errors.js';
 import type { DaemonLog } from './log.js';
 import { HTTP_STATUS } from './protocol.js';
@@ -22,9 +22,10 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
 
 export async function listenControl(socketPath: string, routes: ReadonlyMap<string, RouteHandler>, log: DaemonLog): Promise<ControlServer> {
-  const tmpPath = join(dirname(socketPath), '.sock.tmp');
+  // Named after the socket: several mount servers may start in one directory at once.
+  const tmpPath = join(dirname(socketPath), `.${basename(socketPath)}.tmp`);
   if (Buffer.byteLength(tmpPath) > MAX_SOCKET_PATH_BYTES) {
-    throw invalidArgument(`state dir ${dirname(socketPath)} is too long a path for a unix socket`);
+    throw invalidArgument(`${dirname(socketPath)} is too long a path for a unix socket (state dir too deep)`);
   }
   const server = createServer((req, res) => void serve(req, res, routes, log));
   await rm(tmpPath, { force: true });
@@ -33,7 +34,10 @@ export async function listenControl(socketPath: string, routes: ReadonlyMap<stri
     server.listen(tmpPath, () => done());
   });
   await chmod(tmpPath, 0o600);
-  await rename(tmpPath, socketPath); // replaces a socket left by a dead daemon; we hold the lock
+  // Replaces a socket left by a dead process: the daemon holds the state lock, and a
+  // mount server is only started for a mountpoint whose previous server is gone.
+  await rename(tmpPath, socketPath);
+  const ino = (await stat(socketPath)).ino;
 
   let closed: Promise<void> | undefined;
   return {
@@ -41,7 +45,10 @@ export async function listenControl(socketPath: string, routes: ReadonlyMap<stri
       const stopped = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
       await stopped;
-      await rm(socketPath, { force: true });
+      // Only our own socket: a successor (a new mount server for the same mountpoint)
+      // may already have renamed its socket over this name.
+      const now = await stat(socketPath).catch(() => undefined);
+      if (now?.ino === ino) await rm(socketPath, { force: true });
     })()),
   };
 }

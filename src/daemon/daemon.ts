@@ -1,52 +1,58 @@
-// lazysnapd: the process that owns every mount of a state dir. It holds the state-dir lock,
-// serves the control socket, keeps STATE/mounts.json in step with its mounts and restores
-// them when it starts again. Closing (shutdown, SIGTERM, SIGINT) unmounts everything but
-// keeps the records, so the next daemon brings the mounts back; only `umount` forgets one.
+// lazysnapd: the control side of a state dir. It holds the state-dir lock, serves the
+// control socket and keeps STATE/mounts.json in step with its mounts; a MountHost serves
+// them (production: one detached mount-server process per mount, process-host.ts). So a
+// daemon that dies, restarts or is upgraded leaves every mount serving: on start it
+// re-attaches to the servers that still run and mounts again what lost its server.
+// Closing (shutdown, SIGTERM, SIGINT) stops the control side only; `shutdown` with
+// unmountAll (`daemon stop --all`) also stops every mount, keeping the records so the
+// next daemon brings them back. Only `umount` forgets a mount.
 
 import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { codeOf, failedPrecondition, findLazysnapError, invalidArgument, notFound, alreadyExists } from '../errors.js';
 import { statePaths } from '../state-dir.js';
 import { VERSION } from '../version.js';
-import { PREFETCH_MODES, type MountBackend, type OpenedImage, type PrefetchMode } from './backend.js';
+import { PREFETCH_MODES, type PrefetchMode } from './backend.js';
 import { listenControl, type ControlServer, type RouteHandler } from './control-server.js';
 import type { DaemonLog } from './log.js';
+import type { HostedMount, MountHost } from './mount-host.js';
 import { loadRecords, recordsPath, saveRecords, type MountRecord } from './mount-records.js';
 import { resolveMountpoint } from './mountpoint.js';
-import { ROUTES, type DaemonInfo, type MountRequest, type MountStatus, type RestoreFailure, type StatusReport } from './protocol.js';
+import {
+  ROUTES, type DaemonInfo, type MountRequest, type MountServerStats, type MountStatus, type RestoreFailure,
+  type ShutdownRequest, type StatusReport, type UnreachableMount,
+} from './protocol.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
-import type { MountTree, TreeMount } from './tree-mount.js';
 
 export interface DaemonOptions {
   stateDir: string;
-  backend: MountBackend;
-  /** The FUSE adapter (fs/mount-tree.ts in production); injected because src/ never imports fs/. */
-  mountTree: MountTree;
+  /** Where mounts are served: processHost in production, inProcessHost in tests. */
+  host: MountHost;
   log: DaemonLog;
-  /** Close cleanly on SIGTERM/SIGINT (the daemon process); off for in-process tests. */
+  /** Close on SIGTERM/SIGINT (the daemon process); off for in-process tests. */
   handleSignals?: boolean;
+}
+
+export interface CloseOptions {
+  /** Also unmount every mount (records kept). In-process mounts are unmounted either way. */
+  unmountAll?: boolean;
 }
 
 export interface Daemon {
   readonly info: DaemonInfo;
   readonly socketPath: string;
-  /** Settles when the mounts recorded by a previous daemon have been tried. */
+  /** Settles when the mounts recorded by a previous daemon have been re-attached or restored. */
   readonly restored: Promise<void>;
   /** Settles when the daemon has closed (shutdown request, signal or close()). */
   readonly closed: Promise<void>;
-  status(): StatusReport;
-  /** Unmounts everything (records kept for the next start), stops the socket, releases the lock; idempotent. */
-  close(): Promise<void>;
-}
-
-interface ActiveMount {
-  record: MountRecord;
-  image: OpenedImage;
-  fuse: TreeMount;
+  /** Asks every mount's server, each with a bounded timeout: a dead or hung one is listed as unreachable. */
+  status(): Promise<StatusReport>;
+  /** Stops the socket and releases the lock; mount servers keep serving unless unmountAll; idempotent. */
+  close(opts?: CloseOptions): Promise<void>;
 }
 
 export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const { stateDir, backend, log } = opts;
+  const { stateDir, host, log } = opts;
   const paths = statePaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const lock = await acquireStateLock(stateDir);
@@ -59,7 +65,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   async function startDaemon(held: StateLock, socketPath: string): Promise<Daemon> {
     const info: DaemonInfo = { pid: process.pid, version: VERSION, stateDir };
-    const active = new Map<string, ActiveMount>();
+    const active = new Map<string, HostedMount>();
     const failed = new Map<string, RestoreFailure & { record: MountRecord }>();
     /** Mountpoints with a mount or umount in progress: one operation per mountpoint at a time. */
     const busy = new Set<string>();
@@ -78,23 +84,6 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       writes = writes.then(() => saveRecords(stateDir, records))
         .catch((err: unknown) => log.error(`cannot write ${recordsPath(stateDir)}`, err));
       return writes;
-    };
-
-    const mountRecord = async (record: MountRecord): Promise<ActiveMount> => {
-      const image = await backend.openImage(record.reference, { platform: record.platform, prefetch: record.prefetch });
-      try {
-        const fuse = await opts.mountTree({
-          mountpoint: record.mountpoint,
-          tree: image.tree,
-          read: (node, offset, length, signal) => image.read(node, offset, length, signal),
-          onError: (err, op, path) => log.warn(`${record.mountpoint}: ${op} ${path} failed`, err),
-          fsName: image.describe().image,
-        });
-        return { record, image, fuse };
-      } catch (err) {
-        await image.close().catch((e: unknown) => log.warn(`closing ${record.reference} after a failed mount`, e));
-        throw err;
-      }
     };
 
     const exclusive = async <T>(mountpoint: string, fn: () => Promise<T>): Promise<T> => {
@@ -121,12 +110,12 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
           mountpoint, reference: req.reference, prefetch: req.prefetch ?? 'none', mountedAt: new Date().toISOString(),
           ...(req.platform ? { platform: req.platform } : {}),
         };
-        const m = await mountRecord(record);
+        const m = await host.start(record);
         active.set(mountpoint, m);
         failed.delete(mountpoint);
         log.info(`mounted ${record.reference} at ${mountpoint}`);
         await persist();
-        return mountStatus(m);
+        return (await m.report()).mount;
       });
     };
 
@@ -137,7 +126,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       return exclusive(mountpoint, async () => {
         const m = active.get(mountpoint);
         if (m) {
-          await unmountActive(m);
+          await m.unmount();
           active.delete(mountpoint);
         } else if (!failed.delete(mountpoint)) {
           throw notFound(`nothing is mounted at ${mountpoint} by this daemon`);
@@ -148,23 +137,35 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       });
     };
 
-    const unmountActive = async (m: ActiveMount) => {
-      await m.fuse.unmount();
-      await m.image.close().catch((err: unknown) => log.warn(`closing ${m.record.reference}`, err));
+    const status = async (): Promise<StatusReport> => {
+      const hosted = [...active.values()].sort((a, b) => a.record.mountpoint.localeCompare(b.record.mountpoint));
+      const answers = await Promise.allSettled(hosted.map((m) => m.report()));
+      const reports: MountServerStats[] = [];
+      const unreachable: UnreachableMount[] = [];
+      answers.forEach((a, i) => {
+        const { record } = hosted[i]!;
+        if (a.status === 'fulfilled') return void reports.push(a.value);
+        unreachable.push({
+          mountpoint: record.mountpoint, reference: record.reference,
+          ...(record.serverPid !== undefined ? { serverPid: record.serverPid } : {}),
+          error: { code: codeOf(a.reason), message: findLazysnapError(a.reason)?.message ?? String(a.reason) },
+        });
+      });
+      return {
+        daemon: info,
+        mounts: reports.map((r) => r.mount),
+        cache: host.cacheFigures(reports),
+        restoreFailures: [...failed.values()].map(({ record: _r, ...f }) => f),
+        unreachable,
+      };
     };
 
-    const status = (): StatusReport => ({
-      daemon: info,
-      mounts: [...active.values()].map(mountStatus).sort((a, b) => a.mountpoint.localeCompare(b.mountpoint)),
-      cache: backend.cacheFigures(),
-      restoreFailures: [...failed.values()].map(({ record: _r, ...f }) => f),
-    });
-
-    const close = (): Promise<void> => (closing ??= (async () => {
-      log.info('closing: unmounting everything');
+    const close = (o: CloseOptions = {}): Promise<void> => (closing ??= (async () => {
+      log.info(o.unmountAll ? 'closing: unmounting everything' : 'closing the control side; mount servers keep serving');
       await server.close();
       await Promise.allSettled([...inflight]);
-      await Promise.all([...active.values()].map((m) => unmountActive(m).catch((err: unknown) => log.error(`unmounting ${m.record.mountpoint}`, err))));
+      await Promise.all([...active.values()].map((m) => (o.unmountAll ? m.unmount() : m.release())
+        .catch((err: unknown) => log.error(`unmounting ${m.record.mountpoint}`, err))));
       active.clear();
       await writes;
       await rm(join(stateDir, 'lazysnapd.pid'), { force: true });
@@ -175,17 +176,21 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     })());
 
     const onSignal = (sig: NodeJS.Signals) => {
-      log.info(`${sig}: shutting down`);
+      log.info(`${sig}: shutting down the control side`);
       void close();
     };
 
     const routes = new Map<string, RouteHandler>([
       [key(ROUTES.ping), async () => info],
-      [key(ROUTES.status), async () => status()],
+      [key(ROUTES.status), status],
       [key(ROUTES.mount), mount],
       [key(ROUTES.umount), umount],
       // Answer first, then close: the response must leave before the socket goes.
-      [key(ROUTES.shutdown), async () => (setImmediate(() => void close()), {})],
+      [key(ROUTES.shutdown), async (body) => {
+        const unmountAll = (body as ShutdownRequest | undefined)?.unmountAll === true;
+        setImmediate(() => void close({ unmountAll }));
+        return {};
+      }],
     ]);
     const server: ControlServer = await listenControl(socketPath, routes, log);
     // Informational only (the lock is the abstract socket): who to look at in `ps`.
@@ -193,6 +198,9 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
     log.info(`lazysnapd ${VERSION} pid ${process.pid} serving ${socketPath}`);
 
+    // Each record: its server still runs (the daemon alone was restarted) -> re-attach,
+    // the mount was never interrupted; its server is gone -> clean the dead endpoint and
+    // mount again.
     const restore = async () => {
       let records: MountRecord[];
       try {
@@ -203,8 +211,9 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const record of records) {
         await exclusive(record.mountpoint, async () => {
           try {
-            active.set(record.mountpoint, await mountRecord(record));
-            log.info(`restored ${record.reference} at ${record.mountpoint}`);
+            const attached = await host.attach(record);
+            active.set(record.mountpoint, attached ?? await host.start(record));
+            log.info(`${attached ? 're-attached' : 'restored'} ${record.reference} at ${record.mountpoint}`);
           } catch (err) {
             log.error(`cannot restore ${record.reference} at ${record.mountpoint}`, err);
             const e = findLazysnapError(err);
@@ -213,6 +222,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
           }
         }).catch((err: unknown) => log.warn(`restore of ${record.mountpoint} skipped`, err));
       }
+      await persist(); // new server pids
     };
     const restored = restore();
 
@@ -223,34 +233,6 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
-
-function mountStatus(m: ActiveMount): MountStatus {
-  const d = m.image.describe();
-  const c = m.image.counters();
-  const fs = m.fuse.stats();
-  const lookups = c.cacheHits + c.cacheMisses;
-  return {
-    mountpoint: m.record.mountpoint,
-    image: d.image,
-    digest: d.digest,
-    kind: 'view',
-    bytesFetched: c.bytesFetched,
-    requests: c.requests,
-    cacheHits: c.cacheHits,
-    cacheMisses: c.cacheMisses,
-    reference: m.record.reference,
-    ...(m.record.platform ? { platform: m.record.platform } : {}),
-    prefetch: m.record.prefetch,
-    mountedAt: m.record.mountedAt,
-    layers: d.layers,
-    compressedBytes: d.compressedBytes,
-    cacheHitRate: lookups === 0 ? 0 : c.cacheHits / lookups,
-    readLatencyMs: fs.readLatencyMs,
-    errors: fs.errors,
-    fetchErrors: c.errors,
-    fsOps: fs.ops,
-  };
-}
 
 function parseMountRequest(body: unknown): MountRequest {
   const b = (body ?? {}) as Partial<Record<keyof MountRequest, unknown>>;

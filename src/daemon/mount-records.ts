@@ -12,6 +12,10 @@ export interface MountRecord {
   platform?: string;
   prefetch: PrefetchMode;
   mountedAt: string;
+  /** The detached process serving the mount (absent for in-process mounts). */
+  serverPid?: number;
+  /** Its control socket, STATE/mounts/<id>.sock. */
+  serverSocket?: string;
 }
 
 const FILE = 'mounts.json';
@@ -52,18 +56,20 @@ export async function saveRecords(stateDir: string, records: readonly MountRecor
   await rename(tmp, recordsPath(stateDir));
 }
 
-/** Drops the record for `mountpoint`; returns whether there was one. For use when no daemon runs. */
-export async function removeRecord(stateDir: string, mountpoint: string): Promise<boolean> {
+/** Drops the record for `mountpoint`; returns the dropped record. For use when no daemon runs. */
+export async function removeRecord(stateDir: string, mountpoint: string): Promise<MountRecord | undefined> {
   const records = await loadRecords(stateDir);
   const kept = records.filter((r) => r.mountpoint !== mountpoint);
-  if (kept.length === records.length) return false;
+  if (kept.length === records.length) return undefined;
   await saveRecords(stateDir, kept);
-  return true;
+  return records.find((r) => r.mountpoint === mountpoint);
 }
 
 function isRecord(v: unknown): v is MountRecord {
   const r = v as Partial<MountRecord> | null;
   return typeof r?.mountpoint === 'string' && typeof r.reference === 'string'
     && PREFETCH_MODES.includes(r.prefetch as PrefetchMode) && typeof r.mountedAt === 'string'
-    && (r.platform === undefined || typeof r.platform === 'string');
+    && (r.platform === undefined || typeof r.platform === 'string')
+    && (r.serverPid === undefined || Number.isSafeInteger(r.serverPid))
+    && (r.serverSocket === undefined || typeof r.serverSocket === 'string');
 }

@@ -1,6 +1,7 @@
-// The control API of lazysnapd: JSON over HTTP on the unix socket STATE/lazysnapd.sock.
-// Errors travel as { code, message } (LazysnapError.toJSON) with an HTTP status that
-// follows the code; the client rebuilds them with LazysnapError.fromJSON.
+// The control APIs: lazysnapd's on STATE/lazysnapd.sock (ROUTES) and each mount server's
+// on STATE/mounts/<id>.sock (SERVER_ROUTES); both JSON over HTTP on owner-only unix
+// sockets. Errors travel as { code, message } (LazysnapError.toJSON) with an HTTP status
+// that follows the code; clients rebuild them with LazysnapError.fromJSON.
 
 import type { ErrorCode } from '../errors.js';
 import type { CacheFigures, LayerDescription, PrefetchMode } from './backend.js';
@@ -11,6 +12,14 @@ export const ROUTES = {
   mount: { method: 'POST', path: '/v1/mount' },
   umount: { method: 'POST', path: '/v1/umount' },
   shutdown: { method: 'POST', path: '/v1/shutdown' },
+} as const;
+
+/** One mount server's socket: it serves one FUSE mount and outlives daemon restarts. */
+export const SERVER_ROUTES = {
+  ping: { method: 'GET', path: '/v1/ping' },
+  stats: { method: 'GET', path: '/v1/stats' },
+  /** Unmounts, answers, then the server exits. */
+  unmount: { method: 'POST', path: '/v1/unmount' },
 } as const;
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -34,6 +43,27 @@ export interface MountRequest {
 
 export interface UmountRequest {
   mountpoint: string;
+}
+
+export interface ShutdownRequest {
+  /**
+   * Also stop every mount server (unmounting its mount; records kept for the next daemon).
+   * Without it only the control side stops and the mounts keep serving.
+   */
+  unmountAll?: boolean;
+}
+
+/** A mount server's ping answer. */
+export interface MountServerInfo {
+  pid: number;
+  version: string;
+  mountpoint: string;
+}
+
+/** A mount server's stats answer: its mount, and the chunk cache of its process. */
+export interface MountServerStats {
+  mount: MountStatus;
+  cache: CacheFigures;
 }
 
 export interface DaemonInfo {
@@ -67,6 +97,8 @@ export interface MountStatus {
   /** Failed fetches the backend counted (some were retried and never reached a reader). */
   fetchErrors: number;
   fsOps: number;
+  /** The process serving this mount's FUSE session (the daemon's own pid when in-process). */
+  serverPid: number;
 }
 
 /** A recorded mount the daemon could not restore after a restart (kept for the next try or `umount`). */
@@ -76,9 +108,19 @@ export interface RestoreFailure {
   error: { code: ErrorCode; message: string };
 }
 
+/** A mount whose server died or did not answer `status` in time (`umount` cleans it up). */
+export interface UnreachableMount extends RestoreFailure {
+  serverPid?: number;
+}
+
 export interface StatusReport {
   daemon: DaemonInfo;
   mounts: MountStatus[];
+  /**
+   * Memory: the sum over the mount servers' processes (each has its own memory cache).
+   * Disk: one directory shared by all, so the largest figure any server reports.
+   */
   cache: CacheFigures;
   restoreFailures: RestoreFailure[];
+  unreachable: UnreachableMount[];
 }

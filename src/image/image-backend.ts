@@ -1,5 +1,6 @@
-// The daemon's MountBackend: images opened lazily (LazyImage) over one shared registry
-// client and one shared chunk cache, so the same image mounted twice shares its bytes.
+// The production MountBackend (one per mount-server process): images opened lazily
+// (LazyImage) over a registry client and a chunk cache whose disk level, STATE/cache, all
+// mount servers share, so the same image mounted twice reads bytes fetched once.
 // Prefetch runs in the background after the mount answers; on-demand reads go first
 // (the cache reader's limiter gives prefetch one slot at a time).
 

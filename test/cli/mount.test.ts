@@ -2,7 +2,8 @@
 // real docker-registry equal `umoci unpack` (tree-digest), a command runs in the mount
 // (chroot, and runc/crun via `lazysnap run`), faults behave as documented (registry gone
 // mid-read: EIO for those reads only, the mount stays, status counts it, reads recover;
-// kill -9 of the daemon: umount still cleans up, the next mount works). Always unmounts.
+// kill -9 of the daemon: the mount keeps serving, umount still works, the next mount
+// works). Always unmounts, and kills the mount servers it started.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +15,14 @@ import { promisify } from 'node:util';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES_DIR, startRegistry, pushLayout, type TestRegistry } from '../helpers/registry.js';
 import { FIXTURE_LAYOUT, expectedListing, fixturesMissing, listingDiff, treeDigest } from '../helpers/fixtures.js';
+import { alive, killMentioning, waitDead } from '../daemon/processes.js';
 
 const run = promisify(execFile);
 const skip = fixturesMissing() || (process.getuid?.() !== 0 ? 'mounting needs root here' : false);
 
 interface StatusJson {
   daemon: { pid: number };
-  mounts: { mountpoint: string; bytesFetched: number; requests: number; cacheHits: number; cacheMisses: number; errors: number; layers: { format: string; lazy: boolean }[] }[];
+  mounts: { mountpoint: string; serverPid: number; bytesFetched: number; requests: number; cacheHits: number; cacheMisses: number; errors: number; layers: { format: string; lazy: boolean }[] }[];
   cache: { memoryBytes: number; diskBytes: number; diskLimitBytes: number };
 }
 
@@ -67,7 +69,8 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     for (const m of mounted) {
       if (await isMounted(m)) await run('fusermount3', ['-u', '-z', m]).catch(() => {});
     }
-    for (const s of states) await runCli(['daemon', 'stop'], { stateDir: s }).catch(() => {});
+    for (const s of states) await runCli(['daemon', 'stop', '--all'], { stateDir: s }).catch(() => {});
+    for (const s of states) await killMentioning(s); // whatever did not stop
     await reg?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -134,20 +137,42 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     assert.equal((await runCli(['umount', mnt], { stateDir: state })).code, 0);
   });
 
-  it('kill -9 of the daemon: umount still cleans up and the next mount works', async () => {
+  it('kill -9 of the daemon: the mount keeps serving, umount works, the next mount works', async () => {
     const state = newState('kill');
     const ref = refs.get('edge-zstdchunked')!;
-    const mnt = await mountAt(state, ref, 'kill');
-    const pid = (await status(state)).daemon.pid;
+    const mnt = await mountAt(state, ref, 'kill', ['--prefetch', 'none']);
+    const before = await status(state);
+    const { pid } = before.daemon;
+    const server = before.mounts[0]!.serverPid;
+    assert.notEqual(server, pid);
     process.kill(pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    const um = await runCli(['umount', mnt], { stateDir: state });
-    assert.equal(um.code, 0, um.stderr);
-    assert.equal(await isMounted(mnt), false);
-    const again = await runCli(['mount', ref, mnt], { stateDir: state });
-    assert.equal(again.code, 0, again.stderr);
+    await waitDead(pid);
+    // Served by its own process: reads go on, fetching what was never read before.
     assert.equal((await readFile(join(mnt, 'README'), 'utf8')).trim(), 'lazysnap edge-case fixture image');
-    assert.equal((await runCli(['umount', mnt], { stateDir: state })).code, 0);
+    assert.equal((await readFile(join(mnt, 'big/random-20MiB.bin'))).length, 20 * 1024 * 1024);
+    // A new daemon (status starts none; mount does) re-attaches to the same server.
+    const other = join(work, 'mnt-kill-other');
+    await mkdir(other);
+    const again = await runCli(['mount', ref, other], { stateDir: state });
+    assert.equal(again.code, 0, again.stderr);
+    mounted.push(other);
+    const after = await status(state);
+    const m = after.mounts.find((x) => x.mountpoint === mnt)!;
+    assert.equal(m.serverPid, server);
+    assert.ok(m.bytesFetched >= 20 * 1024 * 1024 && m.bytesFetched >= before.mounts[0]!.bytesFetched);
+    for (const x of [mnt, other]) {
+      const um = await runCli(['umount', x], { stateDir: state });
+      assert.equal(um.code, 0, um.stderr);
+      assert.equal(await isMounted(x), false);
+    }
+    assert.equal(await alive(server), false);
+    // umount with no daemon at all: kill the control side again first.
+    const mnt3 = await mountAt(state, ref, 'kill-3');
+    process.kill((await status(state)).daemon.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const um3 = await runCli(['umount', mnt3], { stateDir: state });
+    assert.equal(um3.code, 0, um3.stderr);
+    assert.equal(await isMounted(mnt3), false);
   });
 
   it('the registry going away: EIO for those reads only, status shows it, reads recover', async () => {

@@ -1,5 +1,6 @@
-// The daemon in-process: a fake backend over the in-memory tree, the real FUSE adapter and
-// the real control socket, driven through DaemonClient.
+// The daemon in-process (inProcessHost: it serves FUSE itself): a fake backend over the
+// in-memory tree, the real FUSE adapter and the real control socket, driven through
+// DaemonClient. The production split (one mount-server process per mount) is in crash.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +8,7 @@ import { readFile, stat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountTree } from '../../fs/mount-tree.js';
 import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import { inProcessHost } from '../../src/daemon/mount-host.js';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { silentLog } from '../../src/daemon/log.js';
 import { loadRecords } from '../../src/daemon/mount-records.js';
@@ -20,7 +22,7 @@ async function setup(t: import('node:test').TestContext) {
   const md = await mountDir(t, 'lazysnap-daemon-');
   const stateDir = join(md.dir, 'state');
   const start = async (backend: FakeBackend = fakeBackend()) => {
-    const daemon = await createDaemon({ stateDir, backend, mountTree, log: silentLog });
+    const daemon = await createDaemon({ stateDir, host: inProcessHost(backend, mountTree, silentLog), log: silentLog });
     md.onCleanup(() => daemon.close());
     return daemon;
   };
@@ -48,7 +50,7 @@ test('mount, read through the kernel, status, umount', async (t) => {
   await assert.rejects(readFile(join(mnt, 'broken')), { code: 'EIO' });
 
   const s = await client.status();
-  assert.deepEqual(Object.keys(s).sort(), ['cache', 'daemon', 'mounts', 'restoreFailures']);
+  assert.deepEqual(Object.keys(s).sort(), ['cache', 'daemon', 'mounts', 'restoreFailures', 'unreachable']);
   assert.deepEqual(s.daemon, { pid: process.pid, version: '0.1.0', stateDir });
   assert.deepEqual(s.cache, { memoryBytes: 1, diskBytes: 2, diskLimitBytes: 3 });
   assert.equal(s.mounts.length, 1);
@@ -71,6 +73,8 @@ test('mount, read through the kernel, status, umount', async (t) => {
   assert.ok(m.readLatencyMs.p99 >= m.readLatencyMs.p50 && m.readLatencyMs.p50 > 0);
   assert.ok(m.errors >= 1, 'the EIO read is counted');
   assert.ok(m.fetchErrors >= 1);
+  assert.equal(m.serverPid, process.pid, 'in-process: the daemon serves');
+  assert.deepEqual(s.unreachable, []);
 
   assert.deepEqual((await loadRecords(stateDir)).map((r) => r.mountpoint), [mnt]);
   await client.umount(mnt);
@@ -98,7 +102,7 @@ test('bad requests come back as coded errors', async (t) => {
 test('one daemon per state dir; socket is owner-only', async (t) => {
   const { stateDir, start } = await setup(t);
   const first = await start();
-  await assert.rejects(createDaemon({ stateDir, backend: fakeBackend(), mountTree, log: silentLog }), code('ALREADY_EXISTS'));
+  await assert.rejects(createDaemon({ stateDir, host: inProcessHost(fakeBackend(), mountTree, silentLog), log: silentLog }), code('ALREADY_EXISTS'));
   const st = await stat(first.socketPath);
   assert.ok(st.isSocket());
   assert.equal(st.mode & 0o777, 0o600);

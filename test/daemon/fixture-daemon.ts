@@ -1,12 +1,15 @@
 // A daemon process for tests that need one outside the test process (kill -9, SIGTERM):
-// `node fixture-daemon.js STATE_DIR` runs createDaemon with the fake backend and the
-// real FUSE adapter until it is told to stop.
+// `node fixture-daemon.js STATE_DIR` runs createDaemon as production does (processHost:
+// one detached fixture-mount-server.js per mount, fake backend, real FUSE) until it is
+// told to stop. Exit 3 when another daemon holds the state dir.
 
-import { mountTree } from '../../fs/mount-tree.js';
+import { fileURLToPath } from 'node:url';
 import { createDaemon } from '../../src/daemon/daemon.js';
 import { streamLog } from '../../src/daemon/log.js';
+import { processHost } from '../../src/daemon/process-host.js';
 import { codeOf } from '../../src/errors.js';
-import { fakeBackend } from './fake-backend.js';
+
+const SERVER = fileURLToPath(new URL('./fixture-mount-server.js', import.meta.url));
 
 const stateDir = process.argv[2];
 if (!stateDir) {
@@ -14,7 +17,12 @@ if (!stateDir) {
   process.exit(2);
 }
 try {
-  const daemon = await createDaemon({ stateDir, backend: fakeBackend(), mountTree, log: streamLog(), handleSignals: true });
+  const log = streamLog();
+  const host = processHost({
+    stateDir, log, serverCommand: (spec) => [process.execPath, SERVER, JSON.stringify(spec)],
+    ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: 3 },
+  });
+  const daemon = await createDaemon({ stateDir, host, log, handleSignals: true });
   await daemon.closed;
   process.exit(0);
 } catch (err) {

@@ -1,0 +1,158 @@
+// The production MountHost: each mount is served by its own detached mount-server process
+// (mount-server.ts), so that a kill -9, restart or upgrade of the daemon leaves every
+// mount serving. The daemon starts a server, waits for its one-line handshake (it writes
+// it once the mount answers stat and its socket listens), records its pid and socket, and
+// from then on only talks to it over that socket.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { LazysnapError, internal, unavailable } from '../errors.js';
+import type { CacheFigures } from './backend.js';
+import type { DaemonLog } from './log.js';
+import type { HostedMount, MountHost } from './mount-host.js';
+import type { MountRecord } from './mount-records.js';
+import { cleanStaleMountpoint, unmountPath } from './mountpoint.js';
+import { mountServerPaths, type MountServerSpec, type ReadyLine } from './mount-server.js';
+import { SERVER_ROUTES, type MountServerStats } from './protocol.js';
+import { isServerAlive, pingServer, SERVER_QUERY_TIMEOUT_MS, serverPeer, stopServer } from './server-process.js';
+import { callSocket } from './socket-call.js';
+
+/** Opening an image (manifest, config, TOCs over a slow link) and mounting it. */
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+/** The handshake pipe is the child's fd 3 (0-2 are stdin and the log). */
+const READY_FD = 3;
+const MAX_READY_LINE_BYTES = 64 * 1024;
+
+export interface ProcessHostOptions {
+  stateDir: string;
+  /** The command that runs one mount server in the foreground with this spec (the CLI's `mount-server`). */
+  serverCommand(spec: MountServerSpec): string[];
+  log: DaemonLog;
+  /** What the daemon process itself contributes to `status` (it holds no chunk cache: zeros but the limit). */
+  ownCache: CacheFigures;
+  startTimeoutMs?: number;
+}
+
+export function processHost(opts: ProcessHostOptions): MountHost {
+  const { stateDir, log } = opts;
+
+  const hosted = (record: MountRecord & { serverPid: number; serverSocket: string }): HostedMount => ({
+    record,
+    async report() {
+      try {
+        return await callSocket(record.serverSocket, SERVER_ROUTES.stats, undefined,
+          { timeoutMs: SERVER_QUERY_TIMEOUT_MS, peer: serverPeer(record.mountpoint) }) as MountServerStats;
+      } catch (err) {
+        if (await isServerAlive(record.serverPid, record.serverSocket)) throw err;
+        throw unavailable(`the mount server of ${record.mountpoint} (pid ${record.serverPid}) is dead: its mount is a dead endpoint; `
+          + '`lazysnap umount` cleans it up, a daemon restart mounts it again', err);
+      }
+    },
+    unmount: async () => void (await stopServer(record)),
+    release: async () => {}, // the point of a mount server: it keeps serving without us
+  });
+
+  return {
+    async start(base) {
+      const paths = mountServerPaths(stateDir, base.mountpoint);
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      const record: MountRecord = { ...base };
+      delete record.serverPid;
+      delete record.serverSocket;
+      const spec: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
+      const [cmd, ...args] = opts.serverCommand(spec);
+      if (!cmd) throw internal('processHost needs the command that runs a mount server');
+      const logFile = await open(paths.log, 'a', 0o600);
+      let child: ChildProcess;
+      try {
+        // Own session (detached): no signal aimed at the daemon's group or terminal reaches it.
+        child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
+      } finally {
+        await logFile.close();
+      }
+      let pid: number;
+      try {
+        pid = await awaitReady(child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      } catch (err) {
+        // Whatever it got to, it must not linger: it may have mounted before it failed or stalled.
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await unmountPath(base.mountpoint).catch(() => {});
+        throw err;
+      } finally {
+        (child.stdio[READY_FD] as Readable | null)?.destroy();
+        child.unref();
+      }
+      log.info(`mount server pid ${pid} serves ${base.mountpoint} (log ${paths.log})`);
+      return hosted({ ...record, serverPid: pid, serverSocket: paths.socket });
+    },
+
+    async attach(record) {
+      const { serverPid: pid, serverSocket: socket } = record;
+      if (pid !== undefined && socket !== undefined) {
+        if (await isServerAlive(pid, socket)) {
+          // Alive: attach even if it does not answer now; status shows it, umount kills it.
+          await pingServer(socket, record.mountpoint).then(
+            () => log.info(`re-attached to mount server pid ${pid} of ${record.mountpoint}`),
+            (err: unknown) => log.warn(`mount server pid ${pid} of ${record.mountpoint} is alive but does not answer`, err));
+          return hosted({ ...record, serverPid: pid, serverSocket: socket });
+        }
+        log.warn(`mount server pid ${pid} of ${record.mountpoint} is gone (killed?): mounting again`);
+        await rm(socket, { force: true });
+      }
+      await cleanStaleMountpoint(record.mountpoint);
+      return undefined;
+    },
+
+    cacheFigures(reports) {
+      const figures = { ...opts.ownCache };
+      for (const { cache } of reports) {
+        figures.memoryBytes += cache.memoryBytes;
+        figures.diskBytes = Math.max(figures.diskBytes, cache.diskBytes);
+        figures.diskLimitBytes = Math.max(figures.diskLimitBytes, cache.diskLimitBytes);
+      }
+      return figures;
+    },
+  };
+}
+
+/** The server's pid once it reports a serving mount; rejects with its error, or when it dies or stalls. */
+function awaitReady(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<number> {
+  const pipe = child.stdio[READY_FD] as Readable | null;
+  return new Promise<number>((done, fail) => {
+    let text = '';
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const failWithLog = (why: string, cause?: unknown) => void readFile(logPath, 'utf8').catch(() => '').then((log) => {
+      const tail = log.trim().split('\n').slice(-5).join('\n');
+      finish(() => fail(internal(`the mount server of ${mountpoint} ${why}; last lines of ${logPath}:\n${tail}`, cause)));
+    });
+    const timer = setTimeout(() => finish(() => fail(unavailable(`the mount server of ${mountpoint} did not mount within ${timeoutMs} ms (log ${logPath})`))), timeoutMs);
+    child.once('error', (err) => failWithLog(`could not start: ${err.message}`, err));
+    // 'close', not 'exit': it comes after the handshake pipe has been read to its end, so
+    // a server that reported its error and exited is judged by what it reported.
+    child.once('close', (code, sig) => failWithLog(`exited (${code ?? sig}) before mounting`));
+    pipe?.setEncoding('utf8');
+    pipe?.on('data', (s: string) => {
+      text += s;
+      if (text.length > MAX_READY_LINE_BYTES) return failWithLog('sent an oversized handshake');
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      let line: ReadyLine;
+      try {
+        line = JSON.parse(text.slice(0, nl)) as ReadyLine;
+      } catch (err) {
+        return failWithLog('sent a handshake that is not JSON', err);
+      }
+      if (line.ok && Number.isSafeInteger(line.pid)) finish(() => done(line.pid));
+      else if (!line.ok) finish(() => fail(LazysnapError.fromJSON(line.error)));
+      else failWithLog('sent a handshake without a pid');
+    });
+    pipe?.on('error', () => {}); // an exit is reported by 'exit'
+  });
+}
