@@ -2,7 +2,8 @@
 // registry client (insecure hosts from --insecure and LAZYSNAP_INSECURE), output mode.
 
 import { mkdirSync } from 'node:fs';
-import { RegistryClient } from '../src/registry/client.js';
+import type { RegistryClient } from '../src/registry/client.js';
+import type { ImageSource } from '../src/image/image-source.js';
 import { resolveStateDir, statePaths } from '../src/state-dir.js';
 
 export interface GlobalOptions {
@@ -16,7 +17,10 @@ export interface Context {
   paths: ReturnType<typeof statePaths>;
   insecureHosts: string[];
   quiet: boolean;
-  client(): RegistryClient;
+  /** The shared registry client, loaded on first use (undici is slow to load; mount/status never need it). */
+  client(): Promise<RegistryClient>;
+  /** An ImageSource for a reference (registry or oci: layout) over the shared client. */
+  source(reference: string): Promise<ImageSource>;
   close(): Promise<void>;
 }
 
@@ -33,12 +37,17 @@ export function createContext(g: GlobalOptions): Context {
     paths,
     insecureHosts,
     quiet: g.quiet ?? false,
-    client() {
+    async client() {
       if (!client) {
+        const { RegistryClient } = await import('../src/registry/client.js');
         mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-        client = new RegistryClient({ insecureHosts, spoolDir: paths.spool });
+        client ??= new RegistryClient({ insecureHosts, spoolDir: paths.spool });
       }
       return client;
+    },
+    async source(reference) {
+      const { openSource } = await import('../src/image/open-source.js');
+      return openSource(reference, { client: await this.client() });
     },
     async close() {
       await client?.close();

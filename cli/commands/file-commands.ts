@@ -10,26 +10,30 @@ import type { Runner } from '../main.js';
 import type { Context } from '../context.js';
 import { printJson, printLine, humanBytes } from '../output.js';
 import { createProgress } from '../progress.js';
-import { openSource } from '../../src/image/open-source.js';
 import { parsePlatform } from '../../src/image/platform.js';
-import { LazyImage, layersDir } from '../../src/image/lazy-image.js';
 import { resolveImagePath } from '../../src/image/image-paths.js';
-import { copyOut } from '../../src/image/copy-out.js';
-import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
 import { invalidArgument } from '../../src/errors.js';
+import type { LazyImage } from '../../src/image/lazy-image.js';
 import type { TreeNode } from '../../src/tree/tree-node.js';
+
+/** Engine modules, loaded when a command runs: `mount`, `umount` and `status` stay quick to start. */
+const load = {
+  lazy_image: () => import('../../src/image/lazy-image.js'),
+  copy_out: () => import('../../src/image/copy-out.js'),
+  chunk_store_setup: () => import('../../src/image/chunk-store-setup.js'),
+};
 
 interface ImageOpts { platform?: string; stats?: boolean; json?: boolean }
 
 async function withImage<T>(ctx: Context, image: string, o: ImageOpts, body: (img: LazyImage) => Promise<T>): Promise<T> {
-  const source = openSource(image, { client: ctx.client() });
-  const store = await openProcessChunkStore(ctx.stateDir);
+  const source = await ctx.source(image);
+  const store = await (await load.chunk_store_setup()).openProcessChunkStore(ctx.stateDir);
   const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
   let img: LazyImage | undefined;
   try {
-    img = await LazyImage.open(source, {
+    img = await (await load.lazy_image()).LazyImage.open(source, {
       platform: o.platform ? parsePlatform(o.platform) : undefined,
-      layersDir: layersDir(ctx.stateDir),
+      layersDir: (await load.lazy_image()).layersDir(ctx.stateDir),
       store,
       progress,
     });
@@ -131,7 +135,7 @@ export function registerFileCommands(program: Command, run: Runner): void {
           const { node, path: clean } = resolveImagePath(img.tree, path, true);
           const st = await stat(dest).catch(() => undefined);
           const target = st?.isDirectory() ? join(dest, basename(clean) || 'rootfs') : dest;
-          const result = await copyOut(img, node, target);
+          const result = await (await load.copy_out()).copyOut(img, node, target);
           if (o.json) printJson({ source: `${image}:/${clean}`, dest: target, ...result });
         });
       }),

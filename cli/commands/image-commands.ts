@@ -4,20 +4,23 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { Runner } from '../main.js';
 import { printJson, printLine, humanBytes, parseSize } from '../output.js';
-import { pruneState } from '../../src/image/prune.js';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { createProgress } from '../progress.js';
-import { inspectImage } from '../../src/image/inspect.js';
-import { openSource } from '../../src/image/open-source.js';
 import { parsePlatform } from '../../src/image/platform.js';
-import { pullImage } from '../../src/image/pull.js';
-import { ContentStore } from '../../src/store/content-store.js';
-import { unpackImage } from '../../src/image/unpack-image.js';
-import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
-import { convertImage } from '../../src/convert/convert-image.js';
-import { pushImage } from '../../src/image/push-image.js';
 import { parseReference, formatReference } from '../../src/reference/reference.js';
 import { invalidArgument } from '../../src/errors.js';
+
+/** Engine modules, loaded when a command runs: `mount`, `umount` and `status` stay quick to start. */
+const load = {
+  prune: () => import('../../src/image/prune.js'),
+  inspect: () => import('../../src/image/inspect.js'),
+  pull: () => import('../../src/image/pull.js'),
+  content_store: () => import('../../src/store/content-store.js'),
+  unpack_image: () => import('../../src/image/unpack-image.js'),
+  chunk_store_setup: () => import('../../src/image/chunk-store-setup.js'),
+  convert_image: () => import('../../src/convert/convert-image.js'),
+  push_image: () => import('../../src/image/push-image.js'),
+};
 
 export function registerImageCommands(program: Command, run: Runner): void {
   program
@@ -28,9 +31,9 @@ export function registerImageCommands(program: Command, run: Runner): void {
     .option('--json', 'one JSON document on stdout')
     .action((image: string, o: { platform?: string; json?: boolean }) =>
       run(async (ctx) => {
-        const source = openSource(image, { client: ctx.client() });
+        const source = await ctx.source(image);
         try {
-          const info = await inspectImage(source, { platform: o.platform ? parsePlatform(o.platform) : undefined });
+          const info = await (await load.inspect()).inspectImage(source, { platform: o.platform ? parsePlatform(o.platform) : undefined });
           if (o.json) return printJson(info);
           printLine(`Image:     ${info.reference}`);
           printLine(`Digest:    ${info.digest}`);
@@ -58,11 +61,11 @@ export function registerImageCommands(program: Command, run: Runner): void {
     .option('--json', 'one JSON document on stdout')
     .action((image: string, o: { all?: boolean; platform?: string; json?: boolean }) =>
       run(async (ctx) => {
-        const source = openSource(image, { client: ctx.client() });
-        const store = await ContentStore.open(ctx.paths.content);
+        const source = await ctx.source(image);
+        const store = await (await load.content_store()).ContentStore.open(ctx.paths.content);
         const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
         try {
-          const result = await pullImage(source, store, {
+          const result = await (await load.pull()).pullImage(source, store, {
             reference: formatReference(parseReference(image)),
             all: !!o.all,
             platform: o.platform ? parsePlatform(o.platform) : undefined,
@@ -93,10 +96,10 @@ export function registerImageCommands(program: Command, run: Runner): void {
     .action((image: string, dir: string, o: { platform?: string; json?: boolean }) =>
       run(async (ctx) => {
         const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
-        const source = openSource(image, { client: ctx.client() });
-        const store = await openProcessChunkStore(ctx.stateDir);
+        const source = await ctx.source(image);
+        const store = await (await load.chunk_store_setup()).openProcessChunkStore(ctx.stateDir);
         try {
-          const summary = await unpackImage(source, dir, {
+          const summary = await (await load.unpack_image()).unpackImage(source, dir, {
             stateDir: ctx.stateDir,
             store,
             platform: o.platform ? parsePlatform(o.platform) : undefined,
@@ -132,10 +135,10 @@ export function registerImageCommands(program: Command, run: Runner): void {
           ? (await readFile(o.prefetchList, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
           : undefined;
         const progress = createProgress({ quiet: ctx.quiet, json: !!o.json });
-        const source = openSource(src, { client: ctx.client() });
+        const source = await ctx.source(src);
         try {
-          const result = await convertImage(source, dst, {
-            client: ctx.client(),
+          const result = await (await load.convert_image()).convertImage(source, dst, {
+            client: await ctx.client(),
             stateDir: ctx.stateDir,
             prefetchFiles: prefetch,
             platform: o.platform ? parsePlatform(o.platform) : undefined,
@@ -159,7 +162,7 @@ export function registerImageCommands(program: Command, run: Runner): void {
     .option('--json', 'one JSON document on stdout')
     .action((image: string, dst: string | undefined, o: { json?: boolean }) =>
       run(async (ctx) => {
-        const result = await pushImage(image, dst ?? image, { client: ctx.client(), stateDir: ctx.stateDir });
+        const result = await (await load.push_image()).pushImage(image, dst ?? image, { client: await ctx.client(), stateDir: ctx.stateDir });
         if (o.json) return printJson(result);
         printLine(`pushed ${result.reference}: ${result.manifestDigest}`);
       }),
@@ -181,7 +184,7 @@ export function registerImageCommands(program: Command, run: Runner): void {
         const daemon = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
         const inUse = new Set<string>();
         if (daemon) for (const m of (await daemon.status()).mounts) for (const l of m.layers) inUse.add(l.digest);
-        const r = await pruneState(ctx.stateDir, { cacheLimitBytes: limit, layersInUse: inUse, daemonRunning: !!daemon });
+        const r = await (await load.prune()).pruneState(ctx.stateDir, { cacheLimitBytes: limit, layersInUse: inUse, daemonRunning: !!daemon });
         if (o.json) return printJson(r);
         printLine(`cache ${humanBytes(r.cacheBytesBefore)} -> ${humanBytes(r.cacheBytesAfter)}; ` +
           `${r.layerCopiesRemoved} layer copies (${humanBytes(r.layerBytesFreed)}) and ${r.blobsRemoved} blobs (${humanBytes(r.blobBytesFreed)}) removed`);
@@ -204,7 +207,7 @@ export function registerImageCommands(program: Command, run: Runner): void {
           password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
         }
         if (!password) throw invalidArgument('no password: use --password-stdin (or -p)');
-        await ctx.client().login(host, o.username, password);
+        await (await ctx.client()).login(host, o.username, password);
         printLine(`Login Succeeded (${host})`);
       }),
     );

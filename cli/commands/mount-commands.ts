@@ -17,16 +17,19 @@ import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
 import { parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
 import { processHost } from '../../src/daemon/process-host.js';
 import type { MountStatus, StatusReport } from '../../src/daemon/protocol.js';
-import { mountTree } from '../../fs/mount-tree.js';
-import { ImageBackend } from '../../src/image/image-backend.js';
-import { chunkStoreSizes, openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
-import { layersDir } from '../../src/image/lazy-image.js';
-import { openSource } from '../../src/image/open-source.js';
 import { parsePlatform } from '../../src/image/platform.js';
-import { createRuntimeSpec } from '../../src/runtime/runtime-spec.js';
-import { writeBundle } from '../../src/runtime/bundle.js';
-import { findRuntime, runContainer } from '../../src/runtime/run-container.js';
 import { invalidArgument, isCode } from '../../src/errors.js';
+
+/** Engine modules, loaded when a command runs: `mount`, `umount` and `status` stay quick to start. */
+const load = {
+  mount_tree: () => import('../../fs/mount-tree.js'),
+  image_backend: () => import('../../src/image/image-backend.js'),
+  chunk_store_setup: () => import('../../src/image/chunk-store-setup.js'),
+  lazy_image: () => import('../../src/image/lazy-image.js'),
+  runtime_spec: () => import('../../src/runtime/runtime-spec.js'),
+  bundle: () => import('../../src/runtime/bundle.js'),
+  run_container: () => import('../../src/runtime/run-container.js'),
+};
 
 const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
 
@@ -150,7 +153,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
         // The daemon holds no cache: the mount servers do. It reports the configured limit.
         const host = processHost({
           stateDir: ctx.stateDir, log, serverCommand: (spec) => mountServerArgs(ctx, spec),
-          ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: chunkStoreSizes().diskBytes },
+          ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: (await load.chunk_store_setup()).chunkStoreSizes().diskBytes },
         });
         const daemon = await createDaemon({ stateDir: ctx.stateDir, host, log, handleSignals: true });
         await daemon.closed;
@@ -166,10 +169,10 @@ export function registerMountCommands(program: Command, run: Runner): void {
         const spec = parseServerSpec(specText);
         const log = streamLog(process.stderr);
         // Its own registry client and memory cache, over the state dir's shared disk cache.
-        const store = await openProcessChunkStore(spec.stateDir);
+        const store = await (await load.chunk_store_setup()).openProcessChunkStore(spec.stateDir);
         try {
-          const backend = new ImageBackend({ client: ctx.client(), store, layersDir: layersDir(spec.stateDir), log: (m) => log.warn(m) });
-          await runMountServerProcess({ spec, backend, mountTree, log });
+          const backend = new (await load.image_backend()).ImageBackend({ client: await ctx.client(), store, layersDir: (await load.lazy_image()).layersDir(spec.stateDir), log: (m) => log.warn(m) });
+          await runMountServerProcess({ spec, backend, mountTree: (await load.mount_tree()).mountTree, log });
         } finally {
           await store.close();
         }
@@ -202,14 +205,14 @@ export function registerMountCommands(program: Command, run: Runner): void {
     .action((image: string, command: string[], o: { platform?: string; prefetch: string; runtime?: string }) =>
       run(async (ctx) => {
         if (o.runtime && o.runtime !== 'crun' && o.runtime !== 'runc') throw invalidArgument(`--runtime ${o.runtime}: want crun or runc`);
-        const runtime = await findRuntime(o.runtime as 'crun' | 'runc' | undefined);
+        const runtime = await (await load.run_container()).findRuntime(o.runtime as 'crun' | 'runc' | undefined);
         const bundle = await mkdtemp(join(tmpdir(), 'lazysnap-run-'));
         const rootfs = join(bundle, 'rootfs');
         let code = 0;
         try {
           await rmdir(bundle);
           await makeBundle(ctx, image, bundle, o, command.length ? command : undefined);
-          const r = await runContainer({ bundleDir: bundle, runtime, stdio: 'inherit' });
+          const r = await (await load.run_container()).runContainer({ bundleDir: bundle, runtime, stdio: 'inherit' });
           code = r.exitCode;
         } finally {
           const client = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
@@ -224,14 +227,14 @@ export function registerMountCommands(program: Command, run: Runner): void {
 /** Mounts IMAGE at DIR/rootfs and writes DIR/config.json from the image config. */
 async function makeBundle(ctx: Context, image: string, bundle: string, o: { platform?: string; prefetch: string }, args: string[] | undefined): Promise<void> {
   const prefetch = checkPrefetch(o.prefetch);
-  const source = openSource(image, { client: ctx.client() });
+  const source = await ctx.source(image);
   const resolved = await source.resolve(o.platform ? parsePlatform(o.platform) : undefined).finally(() => source.close());
   const rootfs = join(bundle, 'rootfs');
   const spec = await specAfterMount(ctx, image, rootfs, o.platform, prefetch, async () =>
-    createRuntimeSpec(resolved.config, { rootPath: rootfs, readonlyRoot: true, ...(args ? { args } : {}) }));
+    (await load.runtime_spec()).createRuntimeSpec(resolved.config, { rootPath: rootfs, readonlyRoot: true, ...(args ? { args } : {}) }));
   // writeBundle wants DIR absent or empty, and DIR/rootfs is now a mount in it: write
   // config.json directly beside it with the same rules.
-  await writeBundle(bundle, spec).catch(async (err) => {
+  await (await load.bundle()).writeBundle(bundle, spec).catch(async (err) => {
     if (!isCode(err, 'FAILED_PRECONDITION')) throw err;
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o644 });
