@@ -14,7 +14,8 @@ import { DaemonClient, ensureDaemon, forceUnmount } from '../../src/daemon/clien
 import { createDaemon } from '../../src/daemon/daemon.js';
 import { streamLog } from '../../src/daemon/log.js';
 import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
-import { parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
+import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
+import { createWriteStream } from 'node:fs';
 import { processHost } from '../../src/daemon/process-host.js';
 import type { MountStatus, StatusReport } from '../../src/daemon/protocol.js';
 import { parsePlatform } from '../../src/image/platform.js';
@@ -39,8 +40,22 @@ function daemonArgs(ctx: Context): string[] {
 }
 
 /** The command that runs one mount server (the daemon passes on its registry options). */
-function mountServerArgs(ctx: Context, spec: MountServerSpec): string[] {
-  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server', JSON.stringify(spec)];
+function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
+  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
+    ...(spec ? [JSON.stringify(spec)] : [])];
+}
+
+/** A spare's spec: one JSON document on stdin, or undefined when stdin closes empty. */
+async function readSpecFromStdin(maxBytes = 64 * 1024): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of process.stdin) {
+    n += (chunk as Buffer).length;
+    if (n > maxBytes) throw invalidArgument(`mount server spec on stdin is longer than ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return text === '' ? undefined : text;
 }
 
 function checkPrefetch(p: string): PrefetchMode {
@@ -153,6 +168,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
         // The daemon holds no cache: the mount servers do. It reports the configured limit.
         const host = processHost({
           stateDir: ctx.stateDir, log, serverCommand: (spec) => mountServerArgs(ctx, spec),
+          spareCommand: (socket) => [...mountServerArgs(ctx, undefined), '--spare', socket],
           ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: (await load.chunk_store_setup()).chunkStoreSizes().diskBytes },
         });
         const daemon = await createDaemon({ stateDir: ctx.stateDir, host, log, handleSignals: true });
@@ -163,16 +179,32 @@ export function registerMountCommands(program: Command, run: Runner): void {
   program
     .command('mount-server', { hidden: true })
     .description('serve one FUSE mount (started by the daemon, detached; not for direct use)')
-    .argument('<spec>', 'JSON: stateDir, record, socketPath, readyFd')
-    .action((specText: string) =>
+    .argument('[spec]', 'JSON: stateDir, record, socketPath, readyFd')
+    .option('--spare <socket>', 'load everything first, then read the spec (for this socket) from stdin; the daemon keeps one ready')
+    .action((specText: string | undefined, o: { spare?: string }) =>
       run(async (ctx) => {
-        const spec = parseServerSpec(specText);
-        const log = streamLog(process.stderr);
+        // Load the engine before the spec arrives: that is what a spare is for.
+        const [client, { openProcessChunkStore }, { ImageBackend }, { layersDir }, { mountTree }] = await Promise.all([
+          ctx.client(), load.chunk_store_setup(), load.image_backend(), load.lazy_image(), load.mount_tree(),
+        ]);
+        let log = streamLog(process.stderr);
+        let spec: MountServerSpec;
+        if (o.spare) {
+          const text = await readSpecFromStdin();
+          if (text === undefined) return; // the daemon went away before giving us a mount
+          spec = parseServerSpec(text);
+          if (spec.socketPath !== o.spare) throw invalidArgument(`spare mount server for ${o.spare} was given a spec for ${spec.socketPath}`);
+          // From here on this process is that mount's server: log where its log belongs.
+          log = streamLog(createWriteStream(mountServerPaths(spec.stateDir, spec.record.mountpoint).log, { flags: 'a', mode: 0o600 }));
+        } else {
+          if (!specText) throw invalidArgument('mount-server needs a spec (or --spare)');
+          spec = parseServerSpec(specText);
+        }
         // Its own registry client and memory cache, over the state dir's shared disk cache.
-        const store = await (await load.chunk_store_setup()).openProcessChunkStore(spec.stateDir);
+        const store = await openProcessChunkStore(spec.stateDir);
         try {
-          const backend = new (await load.image_backend()).ImageBackend({ client: await ctx.client(), store, layersDir: (await load.lazy_image()).layersDir(spec.stateDir), log: (m) => log.warn(m) });
-          await runMountServerProcess({ spec, backend, mountTree: (await load.mount_tree()).mountTree, log });
+          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), log: (m) => log.warn(m) });
+          await runMountServerProcess({ spec, backend, mountTree, log });
         } finally {
           await store.close();
         }

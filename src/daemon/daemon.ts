@@ -167,6 +167,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       await Promise.all([...active.values()].map((m) => (o.unmountAll ? m.unmount() : m.release())
         .catch((err: unknown) => log.error(`unmounting ${m.record.mountpoint}`, err))));
       active.clear();
+      await host.close?.().catch((err: unknown) => log.warn('closing the mount host', err));
       await writes;
       await rm(join(stateDir, 'lazysnapd.pid'), { force: true });
       if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);

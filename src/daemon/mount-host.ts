@@ -35,6 +35,8 @@ export interface MountHost {
   attach(record: MountRecord): Promise<HostedMount | undefined>;
   /** The cache figures for `status`, from the reports of the mounts that answered. */
   cacheFigures(reports: readonly MountServerStats[]): CacheFigures;
+  /** Releases what the host holds for itself (not the mounts); idempotent. */
+  close?(): Promise<void>;
 }
 
 export interface ServedMount {

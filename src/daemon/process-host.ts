@@ -3,9 +3,16 @@
 // mount serving. The daemon starts a server, waits for its one-line handshake (it writes
 // it once the mount answers stat and its socket listens), records its pid and socket, and
 // from then on only talks to it over that socket.
+//
+// Starting a node process and loading the engine takes a few hundred milliseconds, so the
+// host keeps one spare server started ahead of time (`spareCommand`): it loads everything,
+// then waits for its spec on stdin. A mount takes the spare and starts the next one. A
+// spare whose daemon goes away sees stdin close and exits.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LazysnapError, internal, unavailable } from '../errors.js';
 import type { CacheFigures } from './backend.js';
@@ -28,6 +35,12 @@ export interface ProcessHostOptions {
   stateDir: string;
   /** The command that runs one mount server in the foreground with this spec (the CLI's `mount-server`). */
   serverCommand(spec: MountServerSpec): string[];
+  /**
+   * The command that runs a spare mount server listening on `socketPath` once it has a
+   * spec (read from stdin). Its command line names the socket, which is how a later
+   * daemon recognises it (isServerAlive). None: no spares.
+   */
+  spareCommand?(socketPath: string): string[];
   log: DaemonLog;
   /** What the daemon process itself contributes to `status` (it holds no chunk cache: zeros but the limit). */
   ownCache: CacheFigures;
@@ -53,24 +66,75 @@ export function processHost(opts: ProcessHostOptions): MountHost {
     release: async () => {}, // the point of a mount server: it keeps serving without us
   });
 
+  // The spare: started ahead of time, given a spec on stdin by the next start().
+  let spare: { child: ChildProcess; socketPath: string } | undefined;
+  let closed = false;
+  const startSpare = (): void => {
+    if (closed || spare || !opts.spareCommand) return;
+    const socketPath = join(stateDir, 'mounts', `spare-${randomBytes(6).toString('hex')}.sock`);
+    const [cmd, ...args] = opts.spareCommand(socketPath);
+    if (!cmd) return;
+    void (async () => {
+      await mkdir(join(stateDir, 'mounts'), { recursive: true, mode: 0o700 });
+      const logFile = await open(join(stateDir, 'mounts', 'spare.log'), 'a', 0o600);
+      try {
+        const child = spawn(cmd, args, { detached: true, stdio: ['pipe', logFile.fd, logFile.fd, 'pipe'] });
+        child.on('error', (err) => log.warn('spare mount server', err));
+        child.on('exit', () => { if (spare?.child === child) spare = undefined; });
+        if (closed) child.stdin?.end();
+        else spare = { child, socketPath };
+      } finally {
+        await logFile.close();
+      }
+    })().catch((err: unknown) => log.warn('starting a spare mount server', err));
+  };
+  /** Hands `spec` to the spare, if one is alive (on the spare's socket); it then is that mount's server. */
+  const takeSpare = (spec: MountServerSpec): { child: ChildProcess; spec: MountServerSpec } | undefined => {
+    const taken = spare;
+    spare = undefined;
+    const child = taken?.child;
+    if (!taken || !child || child.exitCode !== null || child.signalCode !== null || !child.stdin) return undefined;
+    child.removeAllListeners('exit');
+    const given = { ...spec, socketPath: taken.socketPath };
+    child.stdin.end(`${JSON.stringify(given)}\n`);
+    return { child, spec: given };
+  };
+  startSpare();
+
   return {
+    async close() {
+      closed = true;
+      const child = spare?.child;
+      spare = undefined;
+      // Closing its stdin is enough: a spare without a spec exits.
+      child?.stdin?.end();
+      child?.unref();
+    },
+
     async start(base) {
       const paths = mountServerPaths(stateDir, base.mountpoint);
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       const record: MountRecord = { ...base };
       delete record.serverPid;
       delete record.serverSocket;
-      const spec: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
-      const [cmd, ...args] = opts.serverCommand(spec);
-      if (!cmd) throw internal('processHost needs the command that runs a mount server');
-      const logFile = await open(paths.log, 'a', 0o600);
-      let child: ChildProcess;
-      try {
-        // Own session (detached): no signal aimed at the daemon's group or terminal reaches it.
-        child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
-      } finally {
-        await logFile.close();
+      let spec: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
+      const taken = takeSpare(spec);
+      let child = taken?.child;
+      if (taken) {
+        spec = taken.spec;
       }
+      if (!child) {
+        const [cmd, ...args] = opts.serverCommand(spec);
+        if (!cmd) throw internal('processHost needs the command that runs a mount server');
+        const logFile = await open(paths.log, 'a', 0o600);
+        try {
+          // Own session (detached): no signal aimed at the daemon's group or terminal reaches it.
+          child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
+        } finally {
+          await logFile.close();
+        }
+      }
+      startSpare();
       let pid: number;
       try {
         pid = await awaitReady(child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
@@ -84,7 +148,7 @@ export function processHost(opts: ProcessHostOptions): MountHost {
         child.unref();
       }
       log.info(`mount server pid ${pid} serves ${base.mountpoint} (log ${paths.log})`);
-      return hosted({ ...record, serverPid: pid, serverSocket: paths.socket });
+      return hosted({ ...record, serverPid: pid, serverSocket: spec.socketPath });
     },
 
     async attach(record) {
