@@ -107,6 +107,22 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     assert.ok(s.cache.diskLimitBytes > 0);
   });
 
+  it('bundle writes a runtime bundle whose read-only root is a lazy mount', async () => {
+    const state = newState('bundle');
+    const dir = join(work, 'bundle');
+    const r = await runCli(['bundle', refs.get('python-zstdchunked')!, dir], { stateDir: state });
+    assert.equal(r.code, 0, r.stderr);
+    const rootfs = join(dir, 'rootfs');
+    mounted.push(rootfs);
+    const spec = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { root: { path: string; readonly: boolean }; process: { args: string[] } };
+    assert.equal(spec.root.path, rootfs);
+    assert.equal(spec.root.readonly, true);
+    assert.ok(spec.process.args.length > 0);
+    assert.ok(await isMounted(rootfs));
+    assert.match(await readFile(join(rootfs, 'etc/os-release'), 'utf8'), /bookworm/);
+    assert.equal((await runCli(['umount', rootfs], { stateDir: state })).code, 0);
+  });
+
   for (const runtime of ['runc', 'crun']) {
     it(`lazysnap run executes a command in the image with ${runtime}`, async () => {
       const r = await runCli(['run', '--runtime', runtime, refs.get('python-zstdchunked')!, '--', '/usr/bin/python3', '-c', 'print(6*7)'],
