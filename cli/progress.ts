@@ -52,7 +52,6 @@ class BarProgress implements Progress {
       hideCursor: true,
       stream: process.stderr,
       format: ' {bar} {percentage}% | {label} | {doneH}/{totalH}',
-      formatValue: (v: number, _o: unknown, type: string) => String(v),
     },
     cliProgress.Presets.shades_classic,
   );
