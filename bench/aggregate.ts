@@ -15,6 +15,11 @@ export function toCase(key: CaseKey, runs: Sample[], compressed: Partial<Record<
     bytesFetched: statOf(runs, 'bytesFetched'),
     requests: statOf(runs, 'requests'),
     daemonRssBytes: statOf(runs, 'daemonRssBytes'),
+    toolMs: statOf(runs, 'toolMs'),
+    wireBytes: statOf(runs, 'wireBytes'),
+    wireBlobBytes: statOf(runs, 'wireBlobBytes'),
+    distinctBlobBytes: statOf(runs, 'distinctBlobBytes'),
+    duplicateBytes: statOf(runs, 'duplicateBytes'),
     compressedBytes: fmt ? compressed[fmt] : undefined,
     ratios: {},
     skipped: runs.length === 0 ? (skipped ?? 'no run completed') : undefined,
@@ -48,8 +53,34 @@ export function addRatios(cases: CaseResult[]): void {
       // Prefer the peer on the very same image (format) when it ran.
       const peer = peers.find((b) => b.format === c.format) ?? peers[0];
       c.ratios.timeVsPeer = ratio(med, peer?.ms?.median);
+      c.ratios.timeVsPeerOwnMount = ratio(med, peer?.toolMs?.median);
       c.ratios.bytesVsPeer = ratio(c.bytesFetched?.median, peer?.bytesFetched?.median);
     }
     c.ratios.bytesVsCompressed = ratio(c.bytesFetched?.median, c.compressedBytes);
+    c.notes.push(...doubleFetchFlags(c));
   }
+}
+
+// Slack for what is legitimately read twice: footers and TOC tails (a few KiB per layer).
+const SLACK_BYTES = 64 * 1024;
+const mbs = (n: number): string => `${(n / 1e6).toFixed(2)} MB`;
+
+/**
+ * "fetched twice" when the bytes a tool took exceed the distinct bytes it needed: blob ranges
+ * that came over the link more than once (exact, where the bench proxy was in the path), or
+ * the tool's own count above the distinct blob bytes on the link or above the whole image.
+ */
+export function doubleFetchFlags(c: CaseResult): string[] {
+  const out: string[] = [];
+  const dup = c.duplicateBytes?.median;
+  if (dup !== undefined && dup > SLACK_BYTES) out.push(`fetched twice: ${mbs(dup)} of blob ranges came over the link more than once`);
+  const own = c.bytesFetched?.median;
+  const distinct = c.distinctBlobBytes?.median;
+  if (own !== undefined && distinct !== undefined && c.mode === 'cold' && own > distinct + SLACK_BYTES) {
+    out.push(`fetched twice: own count ${mbs(own)} > ${mbs(distinct)} distinct blob bytes on the link`);
+  }
+  if (own !== undefined && c.compressedBytes !== undefined && own > c.compressedBytes + SLACK_BYTES) {
+    out.push(`fetched twice: ${mbs(own)} fetched > ${mbs(c.compressedBytes)} compressed image`);
+  }
+  return out;
 }

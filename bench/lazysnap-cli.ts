@@ -2,7 +2,7 @@
 // per instance. A command that fails becomes a Skip naming the command and its error, so
 // that rows light up as the features land and the bench runs meanwhile.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defer } from './cleanup.js';
@@ -22,8 +22,13 @@ export interface StatusDoc {
   mounts?: StatusMount[];
 }
 
+// Every state dir and mountpoint this process used: checked after the run (leftovers()).
+const usedStateDirs = new Set<string>();
+const usedMountpoints = new Set<string>();
+
 export class Lazysnap {
   private close_: () => Promise<void> = async () => {};
+  private readonly mountpoints = new Set<string>();
 
   private constructor(
     private readonly bin: string,
@@ -34,6 +39,7 @@ export class Lazysnap {
   static async create(repoRoot: string): Promise<Lazysnap> {
     const dir = await mkdtemp(join(tmpdir(), 'lazysnap-bench-state-'));
     const ls = new Lazysnap(join(repoRoot, 'bin', 'lazysnap'), dir);
+    usedStateDirs.add(dir);
     // Registered at once, so that Ctrl-C mid-mount still stops the daemon this state dir got.
     ls.close_ = defer(`lazysnap daemon and state dir ${dir}`, async () => {
       await ls.stopDaemon();
@@ -56,6 +62,8 @@ export class Lazysnap {
 
   /** Mounts and registers the umount; resolves when the CLI returns (the mount answers stat). */
   async mount(image: string, dir: string, prefetch?: Prefetch): Promise<() => Promise<void>> {
+    usedMountpoints.add(dir);
+    this.mountpoints.add(dir);
     await this.cli(['mount', image, dir, ...(prefetch ? ['--prefetch', prefetch] : [])]);
     return defer(`lazysnap umount ${dir}`, async () => {
       const r = await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'umount', dir], { check: false, timeoutMs: 30_000, forCleanup: true });
@@ -73,12 +81,17 @@ export class Lazysnap {
     }
   }
 
-  /** The figures of the mount at dir (or the first mount). */
+  /**
+   * The figures of the mount at dir (or the first mount), and the resident set of every
+   * lazysnap process on this state dir: the daemon and, where lazysnap serves each mount
+   * from its own process, those too (the tree and caches live there).
+   */
   async mountFigures(dir: string): Promise<{ mount?: StatusMount; daemonRssBytes?: number }> {
     const s = await this.status();
     const mount = s.mounts?.find((m) => m.mountpoint === dir) ?? s.mounts?.[0];
-    const pid = s.daemon?.pid;
-    return { mount, daemonRssBytes: pid ? await rssBytes(pid) : undefined };
+    let rss = 0;
+    for (const pid of await pidsOfStateDir(this.stateDir)) rss += (await rssBytes(pid)) ?? 0;
+    return { mount, daemonRssBytes: rss || undefined };
   }
 
   /** Stops the daemon and removes the state dir. */
@@ -86,17 +99,59 @@ export class Lazysnap {
     return this.close_();
   }
 
-  /** Stops the daemon by the pid it reports (there may be no daemon command to stop it). */
-  private async stopDaemon(): Promise<void> {
+  /** The daemon's pid, or undefined when none runs (status never starts one). */
+  async daemonPid(): Promise<number | undefined> {
     const s = await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'status', '--json'], { check: false, timeoutMs: 30_000, forCleanup: true });
-    let pid: number | undefined;
     try {
-      pid = (JSON.parse(s.stdout) as StatusDoc).daemon?.pid;
+      return (JSON.parse(s.stdout) as StatusDoc).daemon?.pid ?? undefined;
     } catch {
-      // no daemon, or no status yet
+      return undefined; // no daemon, or no status yet
     }
-    if (pid) await stopPid(pid);
   }
+
+  /**
+   * `daemon stop` (it unmounts what it serves and exits), then by pid every process still
+   * running on this state dir (the daemon, and per-mount servers where lazysnap has them):
+   * `status` may fail or a daemon may hang, and neither may outlive the run. Then any of our
+   * mountpoints still mounted is detached.
+   */
+  private async stopDaemon(): Promise<void> {
+    await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'daemon', 'stop'], { check: false, timeoutMs: 30_000, forCleanup: true });
+    for (const pid of await pidsOfStateDir(this.stateDir)) await stopPid(pid);
+    for (const mp of await mountedOf(this.mountpoints)) await run('fusermount', ['-uz', mp], { check: false, forCleanup: true });
+  }
+}
+
+/**
+ * What this run left behind: FUSE mounts on the mountpoints it used, daemons of the state
+ * dirs it made. Only ours are looked at (others may be running lazysnap on this machine).
+ */
+export async function leftovers(): Promise<string[]> {
+  const out = (await mountedOf(usedMountpoints)).map((mp) => `still mounted: ${mp}`);
+  for (const dir of usedStateDirs) {
+    for (const pid of await pidsOfStateDir(dir)) out.push(`lazysnap process still running: pid ${pid} (--state-dir ${dir})`);
+  }
+  return out;
+}
+
+/** Those of dirs that are mount points now. */
+async function mountedOf(dirs: Set<string>): Promise<string[]> {
+  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '');
+  return mounts
+    .split('\n')
+    .map((line) => line.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((mp): mp is string => !!mp && dirs.has(mp));
+}
+
+/** Pids of the lazysnap processes (daemon, mount servers, CLIs) started on this state dir. */
+export async function pidsOfStateDir(dir: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of (await readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p))) {
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const i = cmd.indexOf('--state-dir');
+    if (i >= 0 && cmd[i + 1] === dir && Number(pid) !== process.pid) out.push(Number(pid));
+  }
+  return out;
 }
 
 /** VmRSS of a process, in bytes. */
@@ -106,7 +161,7 @@ export async function rssBytes(pid: number): Promise<number | undefined> {
   return kb ? Number(kb) * 1024 : undefined;
 }
 
-async function stopPid(pid: number): Promise<void> {
+export async function stopPid(pid: number): Promise<void> {
   const alive = (): boolean => {
     try {
       process.kill(pid, 0);

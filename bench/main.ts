@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { addRatios, toCase } from './aggregate.js';
 import { cleanupAll, cleanupOnSignals, defer, isAborted } from './cleanup.js';
+import { measureDaemonMemory } from './daemon-memory.js';
 import { run, which } from './exec.js';
-import { Lazysnap } from './lazysnap-cli.js';
+import { lazyRead } from './lazy-read.js';
+import { Lazysnap, leftovers } from './lazysnap-cli.js';
 import { describeMachine } from './machine.js';
 import { convertWithCtrRemote, peerScript, peerStoreArgs } from './peer.js';
 import { plan } from './plan.js';
@@ -22,6 +24,7 @@ import { renderMarkdown } from './report-markdown.js';
 import { renderPlots } from './report-plots.js';
 import { dropCaches, type BenchEnv, type LinkRef } from './scenarios.js';
 import { DEFAULT_BANDWIDTH_BITS, DEFAULT_RTT_MS, startThrottleProxy } from './throttle-proxy.js';
+import { WireLog } from './wire-log.js';
 import { caseId, Skip, type BenchReport, type CaseResult, type Format, type Sample } from './types.js';
 import { workloads, type Workload } from './workloads.js';
 
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
       peerFormat = 'estargz-ctr-remote';
     });
     if (peerFormat === 'estargz') notes.push("the peer reads lazysnap's eStargz (ctr-remote conversion failed)");
-    notes.push(`stargz peer store args: ${peerStoreArgs() || '(upstream defaults)'}; its time = its mountMs + the workload`);
+    notes.push(`stargz peer store args: ${peerStoreArgs() || '(upstream defaults)'}; time of either tool = wall time of its mount command + the workload (the peer's own mountMs + workload in brackets)`);
   }
 
   const compressed: Partial<Record<Format, number>> = {};
@@ -166,19 +169,21 @@ async function main(): Promise<void> {
   const canDropCaches = await dropCaches();
   if (!canDropCaches) notes.push('drop_caches not permitted here: no warm-after-drop rows');
 
+  // Every proxied link counts what crosses it (bench/wire-log.ts): wire bytes and blob
+  // ranges fetched twice. --quick has no throttled link, so it gets a "counted" one: the
+  // proxy with no limit and no delay, for the cold rows whose bytes matter.
+  const proxied = async (name: string, bandwidthBitsPerSec: number, rttMs: number): Promise<LinkRef> => {
+    const wire = new WireLog();
+    const proxy = await startThrottleProxy({ target: host, bandwidthBitsPerSec, rttMs, wireLog: wire });
+    defer(`proxy ${name}${rttMs ? ` rtt ${rttMs}` : ''}`, () => proxy.stop());
+    return { link: name, host: proxy.host, rttMs: name === 'counted' ? undefined : rttMs, wire };
+  };
   const links: LinkRef[] = [{ link: 'loopback', host }];
-  if (!o.quick) {
-    const proxy = await startThrottleProxy({ target: host, bandwidthBitsPerSec: DEFAULT_BANDWIDTH_BITS, rttMs: DEFAULT_RTT_MS });
-    defer('throttle proxy', () => proxy.stop());
-    links.push({ link: 'throttled', host: proxy.host, rttMs: DEFAULT_RTT_MS });
-  }
+  if (o.quick) links.push(await proxied('counted', Infinity, 0));
+  else links.push(await proxied('throttled', DEFAULT_BANDWIDTH_BITS, DEFAULT_RTT_MS));
   const sweep: LinkRef[] = [];
   if (o.rttSweep) {
-    for (const rttMs of [0, 5, 20, 50]) {
-      const proxy = await startThrottleProxy({ target: host, bandwidthBitsPerSec: DEFAULT_BANDWIDTH_BITS, rttMs });
-      defer(`throttle proxy rtt ${rttMs}`, () => proxy.stop());
-      sweep.push({ link: 'sweep', host: proxy.host, rttMs });
-    }
+    for (const rttMs of [0, 5, 20, 50]) sweep.push(await proxied('sweep', DEFAULT_BANDWIDTH_BITS, rttMs));
   }
 
   const all: Workload[] = workloads(tree.path).map((w) =>
@@ -215,6 +220,28 @@ async function main(): Promise<void> {
   }
   addRatios(cases);
 
+  // Sections with their own figures: issue 4 (lazy reads) and issue 9 (daemon memory).
+  const lazy = repoTags.estargz
+    ? await step('lazy-read section (issue 4)', notes, () =>
+        lazyRead({ repoRoot, host, estargz: repoTags.estargz!, gzip: repoTags.gzip, importJson: all.find((w) => w.name === 'python-import-json'), runs: o.runs }),
+      )
+    : undefined;
+  const memory = fixtureName
+    ? await step('daemon memory section (issue 9: debian and python mounted in one daemon)', notes, async () => {
+        const refs: string[] = [];
+        for (const img of ['debian', 'python']) {
+          const tag = `fixtures/${img}:zstdchunked`;
+          if (img !== fixtureName) await pushFromLayout(join(fixturesDir, 'oci'), `${img}-zstdchunked`, `${host}/${tag}`);
+          refs.push(`${host}/${tag}`);
+        }
+        return measureDaemonMemory(repoRoot, refs);
+      })
+    : undefined;
+
+  const left = await leftovers();
+  for (const l of left) log(`LEFTOVER: ${l}`);
+  notes.push(left.length ? `left behind after the run: ${left.join('; ')}` : 'after the run: no lazysnap mount or daemon of this run remained (checked /proc/mounts and /proc/*/cmdline)');
+
   const report: BenchReport = {
     version: 1,
     machine: await describeMachine(),
@@ -222,6 +249,8 @@ async function main(): Promise<void> {
     image: { name: o.image, files: tree.files, compressedBytes: compressed, largestFile: tree.path },
     notes,
     cases,
+    lazyRead: lazy,
+    memory,
   };
   await writeReport(report, o.out);
 }

@@ -103,7 +103,10 @@ export async function convertWithCtrRemote(src: string, dst: string, cacheDir: s
 }
 
 export interface PeerMount {
+  /** The script's own figure: manifest GET + store start + overlay mount. */
   mountMs: number;
+  /** Wall time of the whole mount command, as the bench times `lazysnap mount`. */
+  wallMs: number;
   compressedBytes?: number;
   umount(): Promise<void>;
   fetchedBytes(): Promise<number | undefined>;
@@ -128,6 +131,7 @@ export async function peerMount(script: string, ref: string, rootfs: string, ins
   const info = JSON.parse(line) as { mountMs?: number; compressedBytes?: number };
   return {
     mountMs: info.mountMs ?? r.ms,
+    wallMs: r.ms,
     compressedBytes: info.compressedBytes,
     umount,
     fetchedBytes: async () => {

@@ -1,5 +1,7 @@
 // latest.md: the machine, then one table row per case (skipped rows say why).
 
+import type { MemoryReport } from './daemon-memory.js';
+import type { LazyReadReport } from './lazy-read.js';
 import type { BenchReport, CaseResult, Stat } from './types.js';
 
 const ms = (s?: Stat): string => (s ? `${s.min.toFixed(0)} / ${s.median.toFixed(0)}` : '');
@@ -27,21 +29,77 @@ export function renderMarkdown(r: BenchReport): string {
     `Runs per case: ${r.options.runs}. Throttled link: ${(r.options.bandwidthBitsPerSec / 1e6).toFixed(0)} Mbit/s, ${r.options.rttMs} ms RTT (bench/throttle-proxy.ts).`,
     `Image: ${r.image.files ?? '?'} files; compressed: ${Object.entries(r.image.compressedBytes).map(([f, n]) => `${f} ${mb(n)}`).join(', ')}.`,
     '',
-    'Times in ms as min / median, from the start of mount (or pull) to the end of the workload. Ratios are of medians',
-    'against baselines of this same run: full pull = skopeo copy + umoci unpack, native = the unpacked tree on local disk, peer = stargz-snapshotter.',
+    'Times in ms as min / median, from the start of the mount (or pull) command to the end of the workload: for lazysnap and',
+    'the peer alike, the wall time of the mount command (CLI/script start, daemon or store start, manifest, indexes, FUSE mount)',
+    "+ the workload. \"vs peer\" compares those; in brackets, against the peer's own mountMs + the workload (its script's checks",
+    'left out). Ratios are of medians against baselines of this same run: full pull = skopeo copy + umoci unpack, native = the',
+    'unpacked tree on local disk, peer = stargz-snapshotter. Cold = fresh state dir and fresh daemon (peer: fresh store).',
+    'Bytes fetched = the tool\'s own count (lazysnap status bytesFetched, the peer\'s fetchedBytes); wire = server-to-client bytes',
+    'through the bench proxy (throttled and counted links only), dup = blob ranges that crossed it more than once.',
+    'lazysnap RSS: all lazysnap processes of the state dir (daemon + mount servers) after the workload.',
+    'The machine is shared (2 cores, other jobs running): times are noisy.',
     '',
-    '| workload | case | link | time ms (min / median) | mount ms | vs full pull | vs native | vs peer | bytes fetched | of compressed | bytes vs peer | requests | daemon RSS |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| workload | case | link | time ms (min / median) | mount ms | vs full pull | vs native | vs peer | bytes fetched | of compressed | bytes vs peer | wire | dup | requests | lazysnap RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of r.cases) {
     if (c.skipped) {
-      lines.push(`| ${c.workload} | ${what(c)} | ${link(c)} | skipped: ${c.skipped.replace(/\|/g, '\\|')} | | | | | | | | | |`);
+      lines.push(`| ${c.workload} | ${what(c)} | ${link(c)} | skipped: ${c.skipped.replace(/\|/g, '\\|')} | | | | | | | | | | | |`);
       continue;
     }
     lines.push(
-      `| ${c.workload} | ${what(c)} | ${link(c)} | ${ms(c.ms)} | ${c.setupMs ? c.setupMs.median.toFixed(0) : ''} | ${x(c.ratios.timeVsFullPull)} | ${x(c.ratios.timeVsNative)} | ${x(c.ratios.timeVsPeer)} | ${mb(c.bytesFetched?.median)} | ${pct(c.ratios.bytesVsCompressed)} | ${x(c.ratios.bytesVsPeer)} | ${c.requests ? c.requests.median.toFixed(0) : ''} | ${mb(c.daemonRssBytes?.median)} |`,
+      `| ${c.workload} | ${what(c)} | ${link(c)} | ${ms(c.ms)} | ${c.setupMs ? c.setupMs.median.toFixed(0) : ''} | ${x(c.ratios.timeVsFullPull)} | ${x(c.ratios.timeVsNative)} | ${peer(c)} | ${mb(c.bytesFetched?.median)} | ${pct(c.ratios.bytesVsCompressed)} | ${x(c.ratios.bytesVsPeer)} | ${mb(c.wireBytes?.median)} | ${mb(c.duplicateBytes?.median)} | ${c.requests ? c.requests.median.toFixed(0) : ''} | ${mb(c.daemonRssBytes?.median)} |`,
     );
   }
+  const flagged = r.cases.filter((c) => c.notes.length > 0);
+  if (flagged.length) lines.push('', 'Flags:', '', ...flagged.flatMap((c) => c.notes.map((n) => `- ${c.id}: ${n}`)));
+  if (r.lazyRead) lines.push('', renderLazyRead(r.lazyRead));
+  if (r.memory) lines.push('', renderMemory(r.memory));
   if (r.notes.length) lines.push('', 'Notes:', '', ...r.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
+}
+
+function peer(c: CaseResult): string {
+  if (c.ratios.timeVsPeer === undefined) return '';
+  return `${x(c.ratios.timeVsPeer)}${c.ratios.timeVsPeerOwnMount !== undefined ? ` (${x(c.ratios.timeVsPeerOwnMount)})` : ''}`;
+}
+
+const met = (ok: boolean): string => (ok ? 'met' : '**not met**');
+
+/** Issue 4's section (bench/lazy-read.ts). */
+export function renderLazyRead(r: LazyReadReport): string {
+  const l = ['## Lazy reads (issue 4)', '', `Image: ${r.image} (registry traffic through the bench proxy, no added delay: every byte counted).`, '',
+    '| figure | measured | goal | |', '| --- | --- | --- | --- |'];
+  if (r.cat) {
+    const c = r.cat;
+    l.push(`| \`cat ${c.path}\` (${mb(c.fileBytes)}): layer bytes fetched | ${mb(c.fetchedLayerBytes)} = ${x(c.ratio)} of file compressed ${mb(c.fileCompressedBytes)} + TOCs ${mb(c.tocBytes)}; dup ${mb(c.duplicateBytes)} | <= 1.2 x file + TOCs = ${mb(c.goalBytes)} | ${met(c.met)} |`);
+  }
+  if (r.fullRead) {
+    const f = r.fullRead;
+    for (const c of f.cases) {
+      l.push(`| every file, ${c.how}: bytes | ${mb(c.layerBytes)} = ${x(c.bytesRatio)} of the blobs (${mb(f.blobBytes)})${c.bytesFetched !== undefined ? `; status bytesFetched ${mb(c.bytesFetched)}` : ''}; dup ${mb(c.duplicateBytes)} | <= 1.05x | ${met(c.bytesRatio <= 1.05)} |`);
+      l.push(`| every file, ${c.how}: time | ${c.ms.toFixed(0)} ms = ${x(c.timeRatio)} of download + tar -xzf (${f.baselineMs.toFixed(0)} ms) | <= 2x | ${met(c.timeRatio <= 2)} |`);
+    }
+  }
+  if (r.cacheHit) l.push(`| memory-cache hits, 1 MiB reads | ${r.cacheHit.gbPerSec.toFixed(2)} GB/s (${r.cacheHit.reads} reads) | >= 1 GB/s | ${met(r.cacheHit.met)} |`);
+  if (r.firstUse) {
+    const u = r.firstUse;
+    l.push(`| first use, mount to end of \`python3 -c 'import json'\` | gzip fallback ${u.gzipMs.toFixed(0)} ms vs eStargz ${u.estargzMs.toFixed(0)} ms = ${x(u.ratio)} (median of ${u.runs}) | (README figure) | |`);
+  }
+  if (r.notes.length) l.push('', ...r.notes.map((n) => `- ${n}`));
+  return `${l.join('\n')}\n`;
+}
+
+/** Issue 9's memory figure (bench/daemon-memory.ts). */
+export function renderMemory(m: MemoryReport): string {
+  return [
+    '## Daemon memory per mounted file (issue 9)',
+    '',
+    `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files.`,
+    `VmRSS of the idle daemon before any mount (the fixed base, counted once per process): ${mb(m.baseRssBytes)}; after the walks, all ${m.processes} lazysnap processes of the state dir (daemon + mount servers): ${mb(m.afterRssBytes)}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
+    `Walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
+    '',
+    `**${m.bytesPerFile} bytes per file** above the base${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
+    '',
+  ].join('\n');
 }

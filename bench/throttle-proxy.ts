@@ -10,6 +10,7 @@
 // a queue; the source socket is paused while too much is queued, so memory stays bounded.
 
 import net from 'node:net';
+import type { WireLog } from './wire-log.js';
 
 export interface ThrottleOptions {
   /** host:port of the real server (the registry). */
@@ -18,6 +19,8 @@ export interface ThrottleOptions {
   bandwidthBitsPerSec?: number;
   /** Added round-trip time in ms (RTT/2 each way). Default 20 ms. */
   rttMs?: number;
+  /** Follows every forwarded byte to attribute it to blobs (bench/wire-log.ts). */
+  wireLog?: WireLog;
 }
 
 export interface ThrottleProxy {
@@ -69,7 +72,7 @@ class DelayedPipe {
     private readonly to: net.Socket,
     private readonly bucket: TokenBucket,
     private readonly oneWayMs: number,
-    private readonly count: (n: number) => void,
+    private readonly count: (chunk: Buffer) => void,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk));
     from.on('end', () => {
@@ -101,7 +104,7 @@ class DelayedPipe {
     while (this.queue.length > 0 && this.queue[0]!.at <= now) {
       const { chunk } = this.queue.shift()!;
       this.queued -= chunk.length;
-      this.count(chunk.length);
+      this.count(chunk);
       if (!this.to.destroyed) this.to.write(chunk);
     }
     if (this.queue.length > 0) {
@@ -147,9 +150,16 @@ export async function startThrottleProxy(options: ThrottleOptions): Promise<Thro
     // Disable Nagle: the added delay is ours to decide, not the kernel's.
     client.setNoDelay(true);
     upstream.setNoDelay(true);
+    const tap = options.wireLog?.connection();
     const pipes = [
-      new DelayedPipe(client, upstream, up, rttMs / 2, (n) => (totals.up += n)),
-      new DelayedPipe(upstream, client, down, rttMs / 2, (n) => (totals.down += n)),
+      new DelayedPipe(client, upstream, up, rttMs / 2, (c) => {
+        totals.up += c.length;
+        tap?.up(c);
+      }),
+      new DelayedPipe(upstream, client, down, rttMs / 2, (c) => {
+        totals.down += c.length;
+        tap?.down(c);
+      }),
     ];
     const teardown = (): void => {
       for (const p of pipes) p.close();

@@ -38,9 +38,19 @@ export interface Sample {
   ms: number;
   /** Mount (or pull + unpack) part of ms, where it is separate. */
   setupMs?: number;
+  /** The tool's own count: lazysnap status bytesFetched, the peer's fetchedBytes. */
   bytesFetched?: number;
   requests?: number;
   daemonRssBytes?: number;
+  /** Peer only: its own mountMs (from the script's JSON) + the workload, beside the wall time in ms. */
+  toolMs?: number;
+  /** Through the bench proxy only (bench/wire-log.ts): bytes server -> client on the link. */
+  wireBytes?: number;
+  /** Blob body bytes on the link, and the distinct ones (union of the ranges per blob). */
+  wireBlobBytes?: number;
+  distinctBlobBytes?: number;
+  /** wireBlobBytes - distinctBlobBytes: blob bytes that came over the link more than once. */
+  duplicateBytes?: number;
 }
 
 export interface Stat {
@@ -56,13 +66,21 @@ export interface CaseResult extends CaseKey {
   bytesFetched?: Stat;
   requests?: Stat;
   daemonRssBytes?: Stat;
+  toolMs?: Stat;
+  wireBytes?: Stat;
+  wireBlobBytes?: Stat;
+  distinctBlobBytes?: Stat;
+  duplicateBytes?: Stat;
   /** Compressed size of the image the case read (sum of its layers). */
   compressedBytes?: number;
   /** Medians as ratios against the baselines of the same run (absent where no baseline ran). */
   ratios: {
     timeVsFullPull?: number;
     timeVsNative?: number;
+    /** Wall time of both mount commands + the workload. */
     timeVsPeer?: number;
+    /** Against the peer's own mountMs + the workload (its script's checks left out). */
+    timeVsPeerOwnMount?: number;
     bytesVsCompressed?: number;
     bytesVsPeer?: number;
   };
@@ -86,6 +104,10 @@ export interface BenchReport {
   image: { name: string; files?: number; compressedBytes: Partial<Record<Format, number>>; largestFile?: string };
   notes: string[];
   cases: CaseResult[];
+  /** Issue 4's figures (bench/lazy-read.ts). */
+  lazyRead?: import('./lazy-read.js').LazyReadReport;
+  /** Issue 9's daemon memory per mounted file (bench/daemon-memory.ts). */
+  memory?: import('./daemon-memory.js').MemoryReport;
 }
 
 /** A case that cannot run here: the reason ends up in the table as "skipped: reason". */
