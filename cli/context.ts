@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import type { RegistryClient } from '../src/registry/client.js';
 import type { ImageSource } from '../src/image/image-source.js';
+import type { ContentStore } from '../src/store/content-store.js';
 import { resolveStateDir, statePaths } from '../src/state-dir.js';
 
 export interface GlobalOptions {
@@ -21,6 +22,8 @@ export interface Context {
   client(): Promise<RegistryClient>;
   /** An ImageSource for a reference (registry or oci: layout) over the shared client. */
   source(reference: string): Promise<ImageSource>;
+  /** The state dir's content store (pulled and converted images), opened on first use. */
+  localStore(): Promise<ContentStore>;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export function createContext(g: GlobalOptions): Context {
     ...(process.env.LAZYSNAP_INSECURE ?? '').split(',').map((h) => h.trim()).filter(Boolean),
   ];
   let client: RegistryClient | undefined;
+  let store: Promise<ContentStore> | undefined;
   return {
     stateDir,
     paths,
@@ -49,8 +53,13 @@ export function createContext(g: GlobalOptions): Context {
       const { openSource } = await import('../src/image/open-source.js');
       return openSource(reference, { client: await this.client() });
     },
+    localStore() {
+      store ??= import('../src/store/content-store.js').then(({ ContentStore }) => ContentStore.open(paths.content));
+      return store;
+    },
     async close() {
       await client?.close();
+      if (store) await (await store.catch(() => undefined))?.close();
     },
   };
 }

@@ -35,6 +35,7 @@ async function withImage<T>(ctx: Context, image: string, o: ImageOpts, body: (im
       platform: o.platform ? parsePlatform(o.platform) : undefined,
       layersDir: (await load.lazy_image()).layersDir(ctx.stateDir),
       store,
+      localStore: await ctx.localStore(),
       progress,
     });
     const result = await body(img);

@@ -102,6 +102,7 @@ export function registerImageCommands(program: Command, run: Runner): void {
           const summary = await (await load.unpack_image()).unpackImage(source, dir, {
             stateDir: ctx.stateDir,
             store,
+            localStore: await ctx.localStore(),
             platform: o.platform ? parsePlatform(o.platform) : undefined,
             progress,
           });

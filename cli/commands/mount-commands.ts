@@ -203,7 +203,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
         // Its own registry client and memory cache, over the state dir's shared disk cache.
         const store = await openProcessChunkStore(spec.stateDir);
         try {
-          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), log: (m) => log.warn(m) });
+          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), localStore: await ctx.localStore(), log: (m) => log.warn(m) });
           await runMountServerProcess({ spec, backend, mountTree, log });
         } finally {
           await store.close();

@@ -7,6 +7,7 @@
 import type { CacheFigures, ImageCounters, MountBackend, OpenedImage, OpenImageOptions } from '../daemon/backend.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
 import type { TwoLevelChunkStore } from '../cache/two-level-chunk-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { ReadCounters } from '../cache/read-counters.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TreeNode } from '../tree/tree-node.js';
@@ -18,6 +19,8 @@ export interface ImageBackendOptions {
   client: RegistryClient;
   store: TwoLevelChunkStore;
   layersDir: string;
+  /** The state dir's content store: layers pulled with `pull --all` are read from it. */
+  localStore?: ContentStore;
   log?: (msg: string) => void;
 }
 
@@ -36,6 +39,7 @@ export class ImageBackend implements MountBackend {
         layersDir: this.opts.layersDir,
         store: this.opts.store as ChunkStore,
         parentCounters: this.totals,
+        ...(this.opts.localStore ? { localStore: this.opts.localStore } : {}),
       });
     } catch (err) {
       await source.close().catch(() => {});

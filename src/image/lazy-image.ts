@@ -4,6 +4,7 @@
 // STATE/layers), merges the layers into one Tree without reading file data, and reads
 // file bytes through the shared chunk cache. ls/cat/cp, unpack and the mount all use it.
 
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { internal } from '../errors.js';
@@ -18,6 +19,11 @@ import type { ChunkStore } from '../cache/chunk-store.js';
 import { ReadCounters } from '../cache/read-counters.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ImageSource, ResolvedImage } from './image-source.js';
+import type { RangeReader } from '../formats/range-reader.js';
+import type { ContentStore } from '../store/content-store.js';
+import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js';
+
+const NO_METER: ReadMeter = { request() {}, bytes() {} };
 import type { Descriptor, Platform } from './oci-types.js';
 
 export interface LazyLayer {
@@ -46,6 +52,11 @@ export interface LazyImageOptions {
   signal?: AbortSignal;
   /** Layers opened at once. */
   concurrency?: number;
+  /**
+   * The local content store: a layer blob that `pull --all` already stored is read from
+   * there, never fetched again.
+   */
+  localStore?: ContentStore;
 }
 
 export class LazyImage {
@@ -65,7 +76,8 @@ export class LazyImage {
     const layers: LazyLayer[] = new Array(resolved.manifest.layers.length);
     try {
       await forEachLimited(resolved.manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
-        layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters);
+        const local = opts.localStore && (await opts.localStore.has(desc.digest)) ? opts.localStore.blobPath(desc.digest) : undefined;
+        layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters, local);
       });
     } catch (err) {
       await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
@@ -103,8 +115,9 @@ export class LazyImage {
 }
 
 async function openLayer(source: ImageSource, desc: Descriptor, i: number, count: number, opts: LazyImageOptions,
-  counters: ReadCounters): Promise<LazyLayer> {
-  const blob = source.blob(desc);
+  counters: ReadCounters, localPath: string | undefined): Promise<LazyLayer> {
+  // Local reads are not transfers: they count nowhere (the store verified the blob on ingest).
+  const blob: RangeReader = localPath ? new LayoutBlobReader(localPath, desc.size, `stored layer ${desc.digest}`, NO_METER) : source.blob(desc);
   const opened = await openLayerIndex(desc, blob);
   if (opened.kind === 'indexed') {
     const reader = new CachedLayerReader({ index: opened.index, reader: blob, keyPrefix: desc.digest, store: opts.store, counters });
@@ -120,16 +133,21 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
         const end = index.info.prefetchEnd;
         if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal);
       },
-      close: async () => {},
+      close: async () => {
+        if (blob instanceof LayoutBlobReader) await blob.close();
+      },
     };
   }
   // Plain gzip/zstd: one streamed fetch into a local uncompressed tar, read locally after.
+  if (blob instanceof LayoutBlobReader) await blob.close();
   const progress = opts.progress ?? silentProgress;
   const id = `layer-${desc.digest}`;
   progress.start(id, `layer ${i + 1}/${count} ${desc.digest.slice(7, 19)} (${opened.format}, streamed)`, desc.size);
   const index = await openStreamedIndex({
     format: opened.format,
-    openStream: async (offset) => (await source.openBlobStream(desc, offset, opts.signal)) as Readable,
+    openStream: async (offset) => localPath
+      ? createReadStream(localPath, { start: offset })
+      : (await source.openBlobStream(desc, offset, opts.signal)) as Readable,
     blobDigest: desc.digest,
     localDir: opts.layersDir,
     signal: opts.signal,

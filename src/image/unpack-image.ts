@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path';
 import type { ChunkStore } from '../cache/chunk-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { unpackTree } from '../unpack/unpack-tree.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ImageSource } from './image-source.js';
@@ -22,10 +23,13 @@ export interface UnpackSummary {
 
 export async function unpackImage(source: ImageSource, dir: string, opts: {
   stateDir: string; store: ChunkStore; platform?: Platform; progress?: Progress; signal?: AbortSignal;
+  /** Blobs already pulled (`pull --all`) are read from here. */
+  localStore?: ContentStore;
 }): Promise<UnpackSummary> {
   const progress = opts.progress ?? silentProgress;
   const image = await LazyImage.open(source, {
     platform: opts.platform, layersDir: layersDir(opts.stateDir), store: opts.store, progress, signal: opts.signal,
+    ...(opts.localStore ? { localStore: opts.localStore } : {}),
   });
   try {
     const id = 'unpack';

@@ -70,6 +70,14 @@ describe('unpack fixture images from a real registry', { skip }, () => {
     const again = await runCli(['--quiet', 'pull', '--all', ref, '--json'], { stateDir: state });
     const a = JSON.parse(again.stdout) as { layers: { present: boolean }[] };
     assert.ok(a.layers.every((l) => l.present), 'a second pull --all finds every layer present');
+    // What pull --all stored is what unpack reads: only the manifest and config cross the wire.
+    const dest = join(work, 'rootfs-after-pull');
+    const up = await runCli(['--quiet', 'unpack', ref, dest, '--json'], { stateDir: state });
+    assert.equal(up.code, 0, up.stderr);
+    const summary = JSON.parse(up.stdout) as { bytesFetched: number };
+    assert.ok(summary.bytesFetched < 64 * 1024, `unpack after pull --all fetched ${summary.bytesFetched} bytes`);
+    const [actual, expected] = await Promise.all([treeDigest(dest), expectedListing('edge')]);
+    assert.ok(actual === expected, listingDiff(actual, expected));
   });
 });
 
