@@ -3,7 +3,6 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defer } from './cleanup.js';
 import { run, start, stopChild, which } from './exec.js';
