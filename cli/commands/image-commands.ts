@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { Runner } from '../main.js';
 import { printJson, printLine, humanBytes, parseSize } from '../output.js';
 import { DaemonClient } from '../../src/daemon/client.js';
@@ -166,6 +167,28 @@ export function registerImageCommands(program: Command, run: Runner): void {
         const result = await (await load.push_image()).pushImage(image, dst ?? image, { client: await ctx.client(), stateDir: ctx.stateDir });
         if (o.json) return printJson(result);
         printLine(`pushed ${result.reference}: ${result.manifestDigest}`);
+      }),
+    );
+
+  program
+    .command('bench')
+    .description('run the benchmarks (bench/): time to first result, bytes fetched, lazy vs full pull vs the stargz peer')
+    .option('--quick', 'python image, fewer modes, one run (under 3 minutes)')
+    .option('--image <name>', 'python, debian, or an image reference', 'python')
+    .option('--runs <n>', 'runs per case (default 3; 1 with --quick)')
+    .option('--rtt-sweep', 'also sweep round-trip times 0, 5, 20, 50 ms')
+    .option('--out <dir>', 'where results go', 'bench/results')
+    .action((o: { quick?: boolean; image: string; runs?: string; rttSweep?: boolean; out: string }) =>
+      run(async () => {
+        // The harness is its own program (it starts registries, daemons and peers and
+        // cleans them up on Ctrl-C); run it as a child with our stdio.
+        const { spawn } = await import('node:child_process');
+        const main = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
+        const args = [main, '--image', o.image, '--out', o.out, ...(o.quick ? ['--quick'] : []),
+          ...(o.runs ? ['--runs', o.runs] : []), ...(o.rttSweep ? ['--rtt-sweep'] : [])];
+        const child = spawn(process.execPath, args, { stdio: 'inherit' });
+        const code = await new Promise<number>((done) => child.on('exit', (c, sig) => done(c ?? (sig ? 2 : 0))));
+        process.exitCode = code;
       }),
     );
 
