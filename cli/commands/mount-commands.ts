@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Runner } from '../main.js';
@@ -256,30 +256,23 @@ export function registerMountCommands(program: Command, run: Runner): void {
     );
 }
 
-/** Mounts IMAGE at DIR/rootfs and writes DIR/config.json from the image config. */
+/**
+ * A bundle in DIR (absent or empty): IMAGE mounted lazily at DIR/rootfs, then DIR/config.json
+ * from the image config (written after the mount: a named USER is looked up in the image).
+ */
 async function makeBundle(ctx: Context, image: string, bundle: string, o: { platform?: string; prefetch: string }, args: string[] | undefined): Promise<void> {
   const prefetch = checkPrefetch(o.prefetch);
+  const [{ prepareBundleDir, writeBundle }, { createRuntimeSpec }] = await Promise.all([load.bundle(), load.runtime_spec()]);
   const source = await ctx.source(image);
   const resolved = await source.resolve(o.platform ? parsePlatform(o.platform) : undefined).finally(() => source.close());
-  const rootfs = join(bundle, 'rootfs');
-  const spec = await specAfterMount(ctx, image, rootfs, o.platform, prefetch, async () =>
-    (await load.runtime_spec()).createRuntimeSpec(resolved.config, { rootPath: rootfs, readonlyRoot: true, ...(args ? { args } : {}) }));
-  // writeBundle wants DIR absent or empty, and DIR/rootfs is now a mount in it: write
-  // config.json directly beside it with the same rules.
-  await (await load.bundle()).writeBundle(bundle, spec).catch(async (err) => {
-    if (!isCode(err, 'FAILED_PRECONDITION')) throw err;
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o644 });
-  });
-}
-
-async function specAfterMount<T>(ctx: Context, image: string, rootfs: string, platform: string | undefined, prefetch: PrefetchMode, build: () => Promise<T>): Promise<T> {
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(rootfs, { recursive: true });
+  const dir = await prepareBundleDir(bundle);
+  const rootfs = join(dir, 'rootfs');
+  await mkdir(rootfs);
   const client = await ensureDaemon(ctx.stateDir, daemonArgs(ctx));
-  await client.mount({ reference: image, mountpoint: rootfs, platform, prefetch });
+  await client.mount({ reference: image, mountpoint: rootfs, platform: o.platform, prefetch });
   try {
-    return await build();
+    const spec = await createRuntimeSpec(resolved.config, { rootPath: rootfs, readonlyRoot: true, ...(args ? { args } : {}) });
+    await writeBundle(dir, spec, { prepared: true });
   } catch (err) {
     await client.umount(rootfs).catch(() => {});
     throw err;
