@@ -77,9 +77,24 @@ export function registerImageCommands(program: Command, run: Runner): void {
             },
           });
           progress.close();
-          if (o.json) return printJson(result);
+          // Without --all: the layer indexes (TOCs) too, into the chunk cache, so a later
+          // mount starts without fetching them. (With --all every blob is local already.)
+          let formats = new Map<string, string>();
+          if (!o.all) {
+            const chunks = await (await load.chunk_store_setup()).openProcessChunkStore(ctx.stateDir);
+            try {
+              const info = await (await load.inspect()).inspectImage(source, {
+                platform: o.platform ? parsePlatform(o.platform) : undefined, store: chunks,
+              });
+              formats = new Map(info.layers.map((l) => [l.digest, l.format]));
+            } finally {
+              await chunks.close();
+            }
+          }
+          const layers = result.layers.map((l) => ({ ...l, format: formats.get(l.digest) }));
+          if (o.json) return printJson({ ...result, layers });
           printLine(`${result.reference}: ${result.manifestDigest}`);
-          for (const l of result.layers) printLine(`  ${l.digest} ${humanBytes(l.size)} ${l.present ? 'present' : o.all ? 'fetched' : 'lazy'}`);
+          for (const l of layers) printLine(`  ${l.digest} ${humanBytes(l.size)} ${l.format ?? ''} ${l.present ? 'present' : o.all ? 'fetched' : 'lazy'}`);
         } finally {
           progress.close();
           await source.close();

@@ -4,6 +4,8 @@
 // so the answer is the same one `mount` acts on.
 
 import { openLayerIndex } from '../formats/open-layer.js';
+import { IndexReadCache } from '../cache/index-read-cache.js';
+import type { ChunkStore } from '../cache/chunk-store.js';
 import { formatPlatform } from './platform.js';
 import { forEachLimited } from './lazy-image.js';
 import type { ImageSource } from './image-source.js';
@@ -33,11 +35,16 @@ export interface InspectResult {
   layers: InspectedLayer[];
 }
 
-export async function inspectImage(source: ImageSource, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<InspectResult> {
+/**
+ * With `store`, the index reads (footers, TOCs) are kept in the chunk cache, so a later
+ * mount or read of the image does not fetch them again (what `pull` relies on).
+ */
+export async function inspectImage(source: ImageSource, opts: { platform?: Platform; signal?: AbortSignal; store?: ChunkStore } = {}): Promise<InspectResult> {
   const r = await source.resolve(opts.platform, opts.signal);
   const layers: InspectedLayer[] = new Array(r.manifest.layers.length);
   await forEachLimited(r.manifest.layers, 4, async (desc, i) => {
-    const opened = await openLayerIndex(desc, source.blob(desc));
+    const blob = source.blob(desc);
+    const opened = await openLayerIndex(desc, opts.store ? new IndexReadCache(blob, opts.store, desc.digest) : blob);
     layers[i] = {
       digest: desc.digest,
       size: desc.size,

@@ -15,6 +15,7 @@ import { openStreamedIndex } from '../formats/streamed/open-streamed-index.js';
 import { buildTree, type MergedTree } from '../tree/build-tree.js';
 import type { TreeNode } from '../tree/tree-node.js';
 import { CachedLayerReader } from '../cache/cached-layer-reader.js';
+import { IndexReadCache } from '../cache/index-read-cache.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
 import { ReadCounters } from '../cache/read-counters.js';
 import { silentProgress, type Progress } from '../progress.js';
@@ -118,7 +119,8 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
   counters: ReadCounters, localPath: string | undefined): Promise<LazyLayer> {
   // Local reads are not transfers: they count nowhere (the store verified the blob on ingest).
   const blob: RangeReader = localPath ? new LayoutBlobReader(localPath, desc.size, `stored layer ${desc.digest}`, NO_METER) : source.blob(desc);
-  const opened = await openLayerIndex(desc, blob);
+  // Index reads (footer, TOC) are cached too, unless the blob is local anyway.
+  const opened = await openLayerIndex(desc, localPath ? blob : new IndexReadCache(blob, opts.store, desc.digest));
   if (opened.kind === 'indexed') {
     const reader = new CachedLayerReader({ index: opened.index, reader: blob, keyPrefix: desc.digest, store: opts.store, counters });
     const index = opened.index;
