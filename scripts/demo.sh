@@ -24,7 +24,7 @@ mnt=$work/mnt
 cleanup() {
 	set +e
 	if mountpoint -q "$mnt" 2>/dev/null; then lazysnap umount "$mnt"; fi
-	lazysnap daemon stop >/dev/null 2>&1
+	lazysnap daemon stop --all >/dev/null 2>&1
 	bash test/fixtures/registry.sh stop "$work/registry" 2>/dev/null
 	rm -rf --one-file-system "$work"
 }
