@@ -7,11 +7,9 @@
 // digest names immutable bytes, so the position names immutable content). The two forms
 // cannot collide: a digest key has one ':' and hex has none.
 
-import { createHash } from 'node:crypto';
-import { digestMismatch, invalidArgument } from '../errors.js';
 import type { ChunkRef } from '../formats/layer-index.js';
 import { LIMITS } from '../formats/layer-index.js';
-import { decodeChunk } from '../formats/decode.js';
+import { decodeChunkContent } from '../formats/decode.js';
 
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -36,20 +34,7 @@ export function describeChunk(what: string, c: ChunkRef): string {
   return `chunk at blob offset ${c.blobOffset} (+${c.blobLength}, ${c.encoding}) of ${what}`;
 }
 
-/**
- * Fetched blob bytes -> the chunk's content: decode (bounded by innerOffset + size),
- * slice at innerOffset, verify the digest. Never returns bytes that failed a check.
- */
+/** Fetched blob bytes -> the chunk's verified content (see decodeChunkContent). */
 export function decodeAndVerify(what: string, c: ChunkRef, raw: Buffer): Buffer {
-  const want = c.innerOffset + c.size;
-  const decoded = decodeChunk(c.encoding, raw, want);
-  if (decoded.length < want) {
-    throw invalidArgument(`${describeChunk(what, c)} decodes to ${decoded.length} bytes, expected at least ${want}`);
-  }
-  const data = decoded.subarray(c.innerOffset, want);
-  if (c.digest !== undefined) {
-    const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-    if (got !== c.digest) throw digestMismatch(`${describeChunk(what, c)} has content ${got}, expected ${c.digest}`);
-  }
-  return data;
+  return decodeChunkContent(c, raw, describeChunk(what, c));
 }

@@ -9,8 +9,9 @@
 
 import { gunzipSync } from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
-import { invalidArgument } from '../errors.js';
-import { LIMITS, type ChunkEncoding } from './layer-index.js';
+import { createHash } from 'node:crypto';
+import { digestMismatch, invalidArgument } from '../errors.js';
+import { LIMITS, type ChunkEncoding, type ChunkRef } from './layer-index.js';
 
 /** Thrown inside the zstd output callback to stop decoding once enough bytes are out. */
 const ENOUGH = Symbol('enough');
@@ -57,4 +58,21 @@ export function decodeChunk(encoding: ChunkEncoding, data: Buffer, maxOutput: nu
       return out.length > maxOutput ? out.subarray(0, maxOutput) : out;
     }
   }
+}
+
+/**
+ * Fetched blob bytes -> one chunk's content: decode (bounded by innerOffset + size), slice
+ * at innerOffset, verify the chunk digest. Never returns bytes that failed a check.
+ * `what` names the chunk in errors.
+ */
+export function decodeChunkContent(c: ChunkRef, raw: Buffer, what: string): Buffer {
+  const want = c.innerOffset + c.size;
+  const decoded = decodeChunk(c.encoding, raw, want);
+  if (decoded.length < want) throw invalidArgument(`${what} decodes to ${decoded.length} bytes, expected ${want}`);
+  const data = decoded.subarray(c.innerOffset, want);
+  if (c.digest !== undefined) {
+    const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    if (got !== c.digest) throw digestMismatch(`${what} has content ${got}, expected ${c.digest}`);
+  }
+  return data;
 }

@@ -3,9 +3,8 @@
 // the entry list and chunk lists; this class checks the chunk lists cover each file
 // exactly, and serves read(): fetch, decode, verify the chunk digest, slice.
 
-import { createHash } from 'node:crypto';
-import { digestMismatch, invalidArgument } from '../../errors.js';
-import { decodeChunk } from '../decode.js';
+import { invalidArgument } from '../../errors.js';
+import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
@@ -65,16 +64,7 @@ export class ChunkedLayerIndex implements LayerIndex {
   private async fetchChunk(entry: LayerEntry, c: ChunkRef, signal?: AbortSignal): Promise<Buffer> {
     if (c.encoding === 'zeros') return Buffer.alloc(c.size);
     const raw = await this.reader.readAt(c.blobOffset, c.blobLength, signal);
-    const want = c.innerOffset + c.size;
-    const decoded = decodeChunk(c.encoding, raw, want);
-    const what = `chunk at file offset ${c.fileOffset} of ${JSON.stringify(entry.name)} (blob offset ${c.blobOffset})`;
-    if (decoded.length < want) throw invalidArgument(`${what} decodes to ${decoded.length} bytes, expected ${want}`);
-    const data = decoded.subarray(c.innerOffset, want);
-    if (c.digest !== undefined) {
-      const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-      if (got !== c.digest) throw digestMismatch(`${what} has content ${got}, the TOC says ${c.digest}`);
-    }
-    return data;
+    return decodeChunkContent(c, raw, `chunk at file offset ${c.fileOffset} of ${JSON.stringify(entry.name)} (blob offset ${c.blobOffset})`);
   }
 }
 
