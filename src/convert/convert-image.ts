@@ -7,7 +7,6 @@ import { mkdir, rm, mkdtemp } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import type { RegistryClient } from '../registry/client.js';
 import { writeEstargz } from '../formats/estargz/write-estargz.js';
 import type { ImageSource } from '../image/image-source.js';
@@ -15,6 +14,7 @@ import { openSink } from '../image/open-sink.js';
 import { ANNOTATIONS, MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../image/oci-types.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openUncompressedLayer } from './layer-stream.js';
+import { sha256Digest } from '../reference/digest.js';
 
 export interface ConvertOptions {
   client: RegistryClient;
@@ -43,9 +43,6 @@ export interface ConvertResult {
   layers: ConvertedLayer[];
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
 
 export async function convertImage(source: ImageSource, dst: string, opts: ConvertOptions): Promise<ConvertResult> {
   const progress = opts.progress ?? silentProgress;
@@ -88,7 +85,7 @@ export async function convertImage(source: ImageSource, dst: string, opts: Conve
     }
     const config: ImageConfig = { ...resolved.config, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } };
     const configBytes = Buffer.from(JSON.stringify(config));
-    const configDesc: Descriptor = { mediaType: MEDIA_TYPES.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+    const configDesc: Descriptor = { mediaType: MEDIA_TYPES.ociConfig, digest: sha256Digest(configBytes), size: configBytes.length };
     await sink.putBlob(configDesc, { bytes: configBytes }, opts.signal);
     const manifest: ImageManifest = {
       schemaVersion: 2,
@@ -98,7 +95,7 @@ export async function convertImage(source: ImageSource, dst: string, opts: Conve
       ...(resolved.manifest.annotations ? { annotations: resolved.manifest.annotations } : {}),
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    const manifestDesc: Descriptor = { mediaType: MEDIA_TYPES.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length };
+    const manifestDesc: Descriptor = { mediaType: MEDIA_TYPES.ociManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
     await sink.putManifest(manifestBytes, manifestDesc, opts.signal);
     return { source: resolved.reference, reference: sink.reference, manifestDigest: manifestDesc.digest, configDigest: configDesc.digest, layers };
   } finally {

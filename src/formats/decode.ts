@@ -9,9 +9,9 @@
 
 import { gunzipSync } from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
-import { createHash } from 'node:crypto';
 import { digestMismatch, invalidArgument } from '../errors.js';
 import { LIMITS, type ChunkEncoding, type ChunkRef } from './layer-index.js';
+import { sha256Digest } from '../reference/digest.js';
 
 /** Thrown inside the zstd output callback to stop decoding once enough bytes are out. */
 const ENOUGH = Symbol('enough');
@@ -71,7 +71,7 @@ export function decodeChunkContent(c: ChunkRef, raw: Buffer, what: string): Buff
   if (decoded.length < want) throw invalidArgument(`${what} decodes to ${decoded.length} bytes, expected ${want}`);
   const data = decoded.subarray(c.innerOffset, want);
   if (c.digest !== undefined) {
-    const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const got = sha256Digest(data);
     if (got !== c.digest) throw digestMismatch(`${what} has content ${got}, expected ${c.digest}`);
   }
   return data;

@@ -12,7 +12,6 @@
 // Several processes (the daemon, a CLI command) may share one store: writers of a digest
 // and updates of index.json are serialised by lock files as well as in-process.
 
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, digestMismatch, failedPrecondition, invalidArgument, notFound } from '../errors.js';
@@ -28,6 +27,7 @@ import {
   readLayoutIndex, refNameOf, serializeIndex, tagsOf,
 } from './oci-layout.js';
 import { checkSize, sha256Hex } from './store-digest.js';
+import { sha256Digest } from '../reference/digest.js';
 
 export type { BlobWriter } from './blob-writer.js';
 
@@ -132,7 +132,7 @@ export class ContentStore {
       if ((err as { code?: string }).code === 'NOT_FOUND') throw notFound(`blob ${digest} is not in the store`, err);
       throw err;
     }
-    const actual = sha256(bytes);
+    const actual = sha256Digest(bytes);
     if (actual !== digest) throw digestMismatch(`blob ${digest} in the store has digest ${actual} (store corrupted)`);
     return bytes;
   }
@@ -141,7 +141,7 @@ export class ContentStore {
   async put(bytes: Uint8Array, expectedDigest?: string): Promise<string> {
     this.checkOpen();
     if (expectedDigest !== undefined) sha256Hex(expectedDigest, 'put');
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     if (expectedDigest !== undefined && digest !== expectedDigest) {
       throw digestMismatch(`put: content has digest ${digest}, expected ${expectedDigest}; nothing stored`);
     }
@@ -330,9 +330,6 @@ export class ContentStore {
   }
 }
 
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 function checkTagName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_TAG_LENGTH || /[\0-\x1f\x7f]/.test(name)) {

@@ -3,7 +3,6 @@
 // before that window. The TOC member is a gzip member holding a tar whose first entry is
 // `stargz.index.json`; its content is the TOC JSON, whose sha256 is the TOC digest.
 
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { digestMismatch, invalidArgument } from '../../errors.js';
 import { LIMITS } from '../layer-index.js';
@@ -11,6 +10,7 @@ import type { RangeReader } from '../range-reader.js';
 import { parseTarStream } from '../tar/parse-tar-stream.js';
 import { LEGACY_FOOTER_SIZE, parseFooter } from './footer.js';
 import { SHA256_DIGEST } from './toc-fields.js';
+import { sha256Digest } from '../../reference/digest.js';
 
 export const TOC_TAR_NAME = 'stargz.index.json';
 /** The message when the blob simply is not eStargz (open-layer tells this apart). */
@@ -63,7 +63,7 @@ export async function readEstargzToc(reader: RangeReader, opts: TocReadOptions =
     compressed = Buffer.concat([head, tail.subarray(0, tocEnd - windowStart)]);
   }
   const tocJson = await tocJsonOf(compressed);
-  const tocDigest = `sha256:${createHash('sha256').update(tocJson).digest('hex')}`;
+  const tocDigest = sha256Digest(tocJson);
   if (opts.tocDigest !== undefined && opts.tocDigest !== tocDigest) {
     throw digestMismatch(`eStargz TOC has digest ${tocDigest}, the layer annotation says ${opts.tocDigest}`);
   }

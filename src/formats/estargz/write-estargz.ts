@@ -28,6 +28,7 @@ import { TOC_TAR_NAME } from './read-toc.js';
 import { TocBuilder } from './toc-builder.js';
 import { NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK } from './toc-entries.js';
 import { tarPadding, ustarFileHeader } from './ustar.js';
+import { sha256Digest } from '../../reference/digest.js';
 
 export const DEFAULT_ESTARGZ_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Piece size when copying a payload back out of the spool file. */
@@ -182,7 +183,7 @@ class EntryWriter {
     await this.gz.write(tarPadding(json.length));
     await this.gz.write(Buffer.alloc(1024)); // two zero blocks: end of the archive
     await this.gz.endMember();
-    return { tocDigest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
+    return { tocDigest: sha256Digest(json) };
   }
 }
 

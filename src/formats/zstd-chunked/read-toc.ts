@@ -2,11 +2,11 @@
 // annotations give its position; otherwise the blob's tail (footer, and usually the TOC
 // too) and at most one more request.
 
-import { createHash } from 'node:crypto';
 import { Decompress as ZstdStream } from 'fzstd';
 import { digestMismatch, invalidArgument, LazysnapError } from '../../errors.js';
 import type { RangeReader } from '../range-reader.js';
 import { positionFromAnnotations, positionFromFooter, type TocPosition } from './positions.js';
+import { sha256Digest } from '../../reference/digest.js';
 
 export const DEFAULT_TAIL_WINDOW_BYTES = 512 * 1024;
 /** The message when the blob simply is not zstd:chunked (open-layer tells this apart). */
@@ -44,7 +44,7 @@ export async function readZstdChunkedToc(reader: RangeReader, annotations: Reado
     }
   }
   if (position.checksum !== undefined) {
-    const got = `sha256:${createHash('sha256').update(compressed).digest('hex')}`;
+    const got = sha256Digest(compressed);
     if (got !== position.checksum) throw digestMismatch(`zstd:chunked TOC has checksum ${got}, the layer annotation says ${position.checksum}`);
   }
   const text = decompressExactly(compressed, position.uncompressedLength);
