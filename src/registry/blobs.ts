@@ -13,7 +13,7 @@ import { DigestVerifier, verifyDigest } from '../reference/digest.js';
 import { readCapped, readSlice } from './body.js';
 import { BlobSpool } from './blob-spool.js';
 import { checkContentRange } from './content-range.js';
-import { checkDescriptor } from './manifests.js';
+import { checkDescriptor } from '../image/descriptor.js';
 import { LIMITS } from './options.js';
 import type { RegistryHttp, RegistryRequest } from './registry-http.js';
 import { withRetry } from './retry.js';

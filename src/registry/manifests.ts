@@ -3,7 +3,8 @@
 // checks, and a clear refusal of schema1.
 
 import { digestMismatch, invalidArgument } from '../errors.js';
-import { MEDIA_TYPES, type Descriptor, type ImageIndex, type ImageManifest } from '../image/oci-types.js';
+import { checkDescriptor } from '../image/descriptor.js';
+import { MEDIA_TYPES, type ImageIndex, type ImageManifest } from '../image/oci-types.js';
 import { digestOf, digestProblem, sha256Digest, verifyDigest } from '../reference/digest.js';
 import { readCapped } from './body.js';
 import { LIMITS } from './options.js';
@@ -84,11 +85,3 @@ export function parseDocument(bytes: Buffer, digest: string, contentType: string
   return { kind: 'manifest', manifest: doc as unknown as ImageManifest, bytes, digest, mediaType: declared || MEDIA_TYPES.ociManifest };
 }
 
-/** A descriptor we can put in URLs and size buffers with. */
-export function checkDescriptor(d: unknown, what: string): asserts d is Descriptor {
-  const v = d as Partial<Descriptor> | null;
-  if (v === null || typeof v !== 'object') throw invalidArgument(`${what}: not a descriptor`);
-  if (typeof v.mediaType !== 'string') throw invalidArgument(`${what}: no mediaType`);
-  if (typeof v.digest !== 'string' || digestProblem(v.digest)) throw invalidArgument(`${what}: bad digest ${JSON.stringify(v.digest)}`);
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) throw invalidArgument(`${what}: bad size ${JSON.stringify(v.size)}`);
-}

@@ -6,7 +6,7 @@ import { digestMismatch, invalidArgument, unavailable } from '../errors.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { sha256Digest, verifyDigest } from '../reference/digest.js';
 import { discard } from './body.js';
-import { checkDescriptor } from './manifests.js';
+import { checkDescriptor } from '../image/descriptor.js';
 import { LIMITS } from './options.js';
 import type { RegistryHttp } from './registry-http.js';
 import { firstHeader, type Meter } from './transport.js';

@@ -23,11 +23,12 @@ import { fsyncDir, pidAlive, pidOfTempName, writeFileAtomic } from './durable-fi
 import { acquireFileLock } from './file-lock.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
-  checkDescriptorShape, checkLayoutFile, emptyIndex, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION,
+  checkLayoutFile, emptyIndex, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION,
   readLayoutIndex, refNameOf, serializeIndex, tagsOf,
 } from './oci-layout.js';
 import { checkSize, sha256Hex } from './store-digest.js';
 import { sha256Digest } from '../reference/digest.js';
+import { checkDescriptor } from '../image/descriptor.js';
 
 export type { BlobWriter } from './blob-writer.js';
 
@@ -229,7 +230,7 @@ export class ContentStore {
   async tag(name: string, desc: Descriptor): Promise<void> {
     this.checkOpen();
     checkTagName(name);
-    checkDescriptorShape(desc, `tag ${name}`);
+    checkDescriptor(desc, `tag ${name}`);
     sha256Hex(desc.digest, `tag ${name}`);
     let size: number;
     try {

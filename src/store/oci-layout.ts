@@ -5,8 +5,8 @@
 
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../errors.js';
+import { checkDescriptor } from '../image/descriptor.js';
 import { ANNOTATIONS, MEDIA_TYPES, type Descriptor, type ImageIndex } from '../image/oci-types.js';
-import { digestProblem } from '../reference/digest.js';
 import { readFileCapped } from './capped-file.js';
 
 export const LAYOUT_FILE = 'oci-layout';
@@ -53,21 +53,10 @@ export function parseLayoutIndex(bytes: Buffer, what: string): ImageIndex {
   if (doc === null || typeof doc !== 'object' || doc.schemaVersion !== 2 || !Array.isArray(doc.manifests)) {
     throw invalidArgument(`${what} is not an image index (schemaVersion 2 with a manifests list)`);
   }
-  doc.manifests.forEach((d, i) => checkDescriptorShape(d, `${what} manifests[${i}]`));
+  doc.manifests.forEach((d, i) => checkDescriptor(d, `${what} manifests[${i}]`));
   return doc as ImageIndex;
 }
 
-/** A descriptor whose digest can name a file and whose size can size a buffer. */
-export function checkDescriptorShape(d: unknown, what: string): asserts d is Descriptor {
-  const v = d as Partial<Descriptor> | null;
-  if (v === null || typeof v !== 'object') throw invalidArgument(`${what}: not a descriptor`);
-  if (typeof v.mediaType !== 'string') throw invalidArgument(`${what}: no mediaType`);
-  if (typeof v.digest !== 'string' || digestProblem(v.digest)) throw invalidArgument(`${what}: bad digest ${JSON.stringify(v.digest)}`);
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) throw invalidArgument(`${what}: bad size ${JSON.stringify(v.size)}`);
-  if (v.annotations !== undefined && (v.annotations === null || typeof v.annotations !== 'object')) {
-    throw invalidArgument(`${what}: annotations is not an object`);
-  }
-}
 
 export function refNameOf(d: Descriptor): string | undefined {
   const name = d.annotations?.[ANNOTATIONS.refName];
