@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Runner } from '../main.js';
@@ -242,7 +242,6 @@ export function registerMountCommands(program: Command, run: Runner): void {
         const rootfs = join(bundle, 'rootfs');
         let code = 0;
         try {
-          await rmdir(bundle);
           await makeBundle(ctx, image, bundle, o, command.length ? command : undefined);
           const r = await (await load.run_container()).runContainer({ bundleDir: bundle, runtime, stdio: 'inherit' });
           code = r.exitCode;
