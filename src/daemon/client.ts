@@ -21,7 +21,8 @@ const MOUNT_TIMEOUT_MS = 180_000;
 /** umount, and shutdown with unmountAll: fusermount3 per mount. */
 const UNMOUNT_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 15_000;
-const START_POLL_MS = 50;
+/** A connect attempt to a socket that is not there yet costs microseconds: poll often. */
+const START_POLL_MS = 10;
 const EXITED_GRACE_MS = 1000;
 
 export class DaemonClient {

@@ -37,8 +37,11 @@ function splitPath(name: string): { dir: string; base: string } {
 class Builder {
   readonly root = MergedNode.implicitDir();
   readonly warnings: string[] = [];
+  /** The directory the previous entry went into (cleared when a directory is replaced). */
+  private lastParent: { dir: string; node: MergedNode } | undefined;
 
   applyLayer(entries: ReadonlyArray<LayerEntry>, layer: number): void {
+    this.lastParent = undefined;
     // Whiteouts first: they describe the lower layers, not this one.
     for (const e of entries) {
       const { dir, base } = splitPath(e.name);
@@ -65,10 +68,10 @@ class Builder {
   }
 
   private applyEntry(e: LayerEntry, layer: number, dir: string, base: string): void {
-    const where = `layer ${layer}: ${JSON.stringify(e.name)}`;
+    const where = (): string => `layer ${layer}: ${JSON.stringify(e.name)}`; // for warnings only
     if (e.name === '') {
       if (e.type === 'dir') this.root.setAttributes(e);
-      else this.warnings.push(`${where}: a non-directory entry for the root was dropped`);
+      else this.warnings.push(`${where()}: a non-directory entry for the root was dropped`);
       return;
     }
     const parent = this.makeParents(dir, where);
@@ -83,7 +86,7 @@ class Builder {
     if (e.type === 'hardlink') {
       const target = this.lookupNode(e.linkName);
       if (!target || target.type === 'dir') {
-        this.warnings.push(`${where}: hardlink to ${target ? 'a directory' : 'a missing path'} ${JSON.stringify(e.linkName)} was dropped`);
+        this.warnings.push(`${where()}: hardlink to ${target ? 'a directory' : 'a missing path'} ${JSON.stringify(e.linkName)} was dropped`);
         return;
       }
       if (target === existing) return; // a link to itself changes nothing
@@ -92,25 +95,31 @@ class Builder {
     } else {
       node = MergedNode.fromEntry(e, layer);
     }
-    if (existing) this.unlinkSubtree(existing);
+    if (existing) {
+      this.unlinkSubtree(existing);
+      if (existing.type === 'dir') this.lastParent = undefined; // it may be the remembered one
+    }
     children.set(base, node);
   }
 
   /** Walks to directory `dir`, making missing ones; undefined (warned) through a non-dir. */
-  private makeParents(dir: string, where: string): MergedNode | undefined {
+  private makeParents(dir: string, where: () => string): MergedNode | undefined {
     let node = this.root;
     if (dir === '') return node;
+    // Layers list a directory's entries together: remember the last one walked to.
+    if (this.lastParent?.dir === dir) return this.lastParent.node;
     for (const part of dir.split('/')) {
       let child = node.children!.get(part);
       if (!child) {
         child = MergedNode.implicitDir();
         node.children!.set(part, child);
       } else if (child.type !== 'dir') {
-        this.warnings.push(`${where}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
+        this.warnings.push(`${where()}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
         return undefined;
       }
       node = child;
     }
+    this.lastParent = { dir, node };
     return node;
   }
 

@@ -80,20 +80,21 @@ function firstChunkAt(chunks: readonly ChunkRef[], fileOffset: number): number {
   return lo;
 }
 
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
 /** The last line of defence: chunk lists cover [0, size) exactly, inside the blob and caps. */
 function checkChunks(entry: LayerEntry, chunks: readonly ChunkRef[], blobSize: number, format: string): void {
-  const where = `${format} file ${JSON.stringify(entry.name)}`;
+  const fail = (what: string) => invalidArgument(`${format} file ${JSON.stringify(entry.name)}${what}`);
   let next = 0;
   for (const c of chunks) {
-    const ints = [c.fileOffset, c.size, c.blobOffset, c.blobLength, c.innerOffset];
-    if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0)) throw invalidArgument(`${where} has a chunk with a bad number`);
-    if (c.fileOffset !== next || c.size === 0) throw invalidArgument(`${where} has chunks that leave a gap or overlap at file offset ${next}`);
+    if (!(isCount(c.fileOffset) && isCount(c.size) && isCount(c.blobOffset) && isCount(c.blobLength) && isCount(c.innerOffset))) throw fail(` has a chunk with a bad number`);
+    if (c.fileOffset !== next || c.size === 0) throw fail(` has chunks that leave a gap or overlap at file offset ${next}`);
     next += c.size;
     if (c.encoding === 'zeros') continue;
     if (c.blobLength > LIMITS.maxChunkBytes || c.innerOffset + c.size > LIMITS.maxChunkBytes) {
-      throw invalidArgument(`${where} has a chunk larger than ${LIMITS.maxChunkBytes} bytes at file offset ${c.fileOffset}`);
+      throw fail(` has a chunk larger than ${LIMITS.maxChunkBytes} bytes at file offset ${c.fileOffset}`);
     }
-    if (c.blobOffset + c.blobLength > blobSize) throw invalidArgument(`${where} has a chunk past the end of the blob (${blobSize} bytes)`);
+    if (c.blobOffset + c.blobLength > blobSize) throw fail(` has a chunk past the end of the blob (${blobSize} bytes)`);
   }
-  if (next !== entry.size) throw invalidArgument(`${where}: its chunks cover ${next} bytes, the file has ${entry.size}`);
+  if (next !== entry.size) throw fail(`: its chunks cover ${next} bytes, the file has ${entry.size}`);
 }

@@ -12,7 +12,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { describeEntry, TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
+import { TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
 import { TOC_TAR_NAME } from './read-toc.js';
 
 export const PREFETCH_LANDMARK = '.prefetch.landmark';
@@ -28,7 +28,8 @@ export interface EstargzContents {
 
 /** One piece of file data as the TOC places it, before its member's end is known. */
 interface Piece {
-  readonly where: string;
+  /** The entry it came from (named in errors). */
+  readonly at: { readonly where: string };
   readonly offset: number;
   readonly innerOffset: number;
   readonly chunkOffset: number;
@@ -49,7 +50,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
   let open: { file: LayerEntry; digest: string | undefined; first: number } | undefined;
 
   const piece = (f: TocFieldReader, file: LayerEntry): Piece => ({
-    where: f.where,
+    at: f,
     offset: checkOffset(f, f.int('offset'), tocOffset),
     innerOffset: f.int('innerOffset', LIMITS.maxChunkBytes),
     chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
@@ -63,7 +64,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
   };
 
   raws.forEach((raw, i) => {
-    const f = new TocFieldReader(raw, describeEntry('eStargz TOC', i, raw));
+    const f = new TocFieldReader(raw, 'eStargz TOC', i);
     const type = f.type();
     if (type === 'chunk') {
       if (!open) throw f.fail('is a chunk that follows no non-empty regular file');
@@ -98,7 +99,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     const size = p.chunkSize || p.file.size - p.chunkOffset;
     const blobLength = bound - p.offset;
     if (blobLength > LIMITS.maxChunkBytes || p.innerOffset + size > LIMITS.maxChunkBytes) {
-      throw invalidArgument(`${p.where}: chunk of ${size} bytes in a member of ${blobLength} bytes is over the cap of ${LIMITS.maxChunkBytes}`);
+      throw invalidArgument(`${p.at.where}: chunk of ${size} bytes in a member of ${blobLength} bytes is over the cap of ${LIMITS.maxChunkBytes}`);
     }
     let list = chunks.get(p.file);
     if (!list) chunks.set(p.file, (list = []));
@@ -119,12 +120,12 @@ function closeFile(file: LayerEntry, fileDigest: string | undefined, all: Piece[
   let next = 0;
   pieces.forEach((p, i) => {
     const last = i === pieces.length - 1;
-    if (p.chunkOffset !== next) throw invalidArgument(`${p.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
-    if (p.chunkSize === 0 && !last) throw invalidArgument(`${p.where}: only the last chunk may run to the end of the file`);
+    if (p.chunkOffset !== next) throw invalidArgument(`${p.at.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
+    if (p.chunkSize === 0 && !last) throw invalidArgument(`${p.at.where}: only the last chunk may run to the end of the file`);
     next = p.chunkSize === 0 ? file.size : next + p.chunkSize;
-    if (next > file.size) throw invalidArgument(`${p.where}: chunk ends at ${next}, past the file's size ${file.size}`);
+    if (next > file.size) throw invalidArgument(`${p.at.where}: chunk ends at ${next}, past the file's size ${file.size}`);
   });
-  if (next !== file.size) throw invalidArgument(`${pieces[pieces.length - 1]!.where}: chunks cover ${next} of ${file.size} bytes`);
+  if (next !== file.size) throw invalidArgument(`${pieces[pieces.length - 1]!.at.where}: chunks cover ${next} of ${file.size} bytes`);
   // Old stargz TOCs carry no chunkDigest; a single chunk is the whole file, so its digest serves.
   const only = pieces[0];
   if (pieces.length === 1 && only && only.digest === undefined && fileDigest !== undefined) {
@@ -137,11 +138,11 @@ function checkOrder(pieces: readonly Piece[]): void {
   for (let i = 1; i < pieces.length; i++) {
     const a = pieces[i - 1]!;
     const b = pieces[i]!;
-    if (b.offset < a.offset) throw invalidArgument(`${b.where}: data offset ${b.offset} goes backwards (previous data at ${a.offset})`);
+    if (b.offset < a.offset) throw invalidArgument(`${b.at.where}: data offset ${b.offset} goes backwards (previous data at ${a.offset})`);
     if (b.offset === a.offset) {
       const aSize = a.chunkSize || a.file.size - a.chunkOffset;
       if (b.innerOffset < a.innerOffset + aSize) {
-        throw invalidArgument(`${b.where}: overlaps the previous data in the member at offset ${b.offset}`);
+        throw invalidArgument(`${b.at.where}: overlaps the previous data in the member at offset ${b.offset}`);
       }
     }
   }

@@ -16,6 +16,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // RFC 3339 as Go writes it (time.RFC3339 / RFC3339Nano): date, 'T', time, zone.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
+let lastTime = { text: '', ms: 0 };
 
 export const ENTRY_TYPES: readonly EntryType[] = ['reg', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
 
@@ -26,7 +27,14 @@ export function describeEntry(what: string, index: number, raw: RawTocEntry): st
 }
 
 export class TocFieldReader {
-  constructor(private readonly raw: RawTocEntry, readonly where: string) {}
+  private described: string | undefined;
+
+  /** `what` and `index` name the entry in errors (built only when one is thrown: a TOC has 10^5 entries). */
+  constructor(private readonly raw: RawTocEntry, private readonly what: string, private readonly index: number) {}
+
+  get where(): string {
+    return (this.described ??= describeEntry(this.what, this.index, this.raw));
+  }
 
   fail(message: string): Error {
     return invalidArgument(`${this.where}: ${message}`);
@@ -54,7 +62,7 @@ export class TocFieldReader {
   name(): string {
     const raw = this.raw.name;
     if (typeof raw !== 'string') throw this.fail('has no name');
-    return cleanTarName(raw, this.where);
+    return cleanTarName(raw, () => this.where);
   }
 
   /** Optional `sha256:<hex>`; absent or empty is undefined. */
@@ -69,8 +77,11 @@ export class TocFieldReader {
   time(field: string): number {
     const v = this.string(field);
     if (v === '') return 0;
+    // Most entries of a layer share one modtime (reproducible builds): parse it once.
+    if (v === lastTime.text) return lastTime.ms;
     const ms = Date.parse(v);
     if (!RFC3339.test(v) || !Number.isFinite(ms)) throw this.fail(`field ${field} is ${JSON.stringify(v.slice(0, 100))}, not an RFC 3339 time`);
+    lastTime = { text: v, ms };
     return ms;
   }
 
@@ -137,7 +148,7 @@ export function tocLayerEntry(f: TocFieldReader, type: EntryType): LayerEntry {
 }
 
 function hardlinkTarget(f: TocFieldReader): string {
-  const target = cleanTarName(f.string('linkName'), `hardlink target of ${f.where}`);
+  const target = cleanTarName(f.string('linkName'), () => `hardlink target of ${f.where}`);
   if (target === '') throw f.fail('is a hardlink without a target');
   return target;
 }

@@ -13,7 +13,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { describeEntry, TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
+import { TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
   readonly entries: LayerEntry[];
@@ -21,7 +21,8 @@ export interface ZstdChunkedContents {
 }
 
 interface Piece {
-  readonly where: string;
+  /** The entry it came from (named in errors). */
+  readonly at: { readonly where: string };
   readonly offset: number;
   readonly chunkOffset: number;
   readonly chunkSize: number;
@@ -34,18 +35,18 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
   const raws = tocEntriesOf(json, 'zstd:chunked TOC', LIMITS.maxEntries);
   const entries: LayerEntry[] = [];
   const chunks = new Map<LayerEntry, ChunkRef[]>();
-  let open: { file: LayerEntry; where: string; endOffset: number; pieces: Piece[] } | undefined;
+  let open: { file: LayerEntry; at: { readonly where: string }; endOffset: number; pieces: Piece[] } | undefined;
   let lastEnd = 0; // data of consecutive files must not overlap
 
   const close = () => {
     if (!open) return;
-    chunks.set(open.file, chunkRefs(open.file, open.where, open.pieces, open.endOffset, lastEnd));
+    chunks.set(open.file, chunkRefs(open.file, open.at, open.pieces, open.endOffset, lastEnd));
     lastEnd = open.endOffset;
     open = undefined;
   };
 
   raws.forEach((raw, i) => {
-    const f = new TocFieldReader(raw, describeEntry('zstd:chunked TOC', i, raw));
+    const f = new TocFieldReader(raw, 'zstd:chunked TOC', i);
     const type = f.type();
     if (type === 'chunk') {
       if (!open) throw f.fail('is a chunk that follows no non-empty regular file');
@@ -59,7 +60,7 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
     if (size > 0) {
       const endOffset = f.int('endOffset');
       if (endOffset > dataEnd) throw f.fail(`endOffset ${endOffset} is past the file data (which ends at ${dataEnd})`);
-      open = { file: entry, where: f.where, endOffset, pieces: [piece(f)] };
+      open = { file: entry, at: f, endOffset, pieces: [piece(f)] };
     }
   });
   close();
@@ -70,7 +71,7 @@ function piece(f: TocFieldReader): Piece {
   const chunkType = f.string('chunkType');
   if (chunkType !== '' && chunkType !== 'zeros') throw f.fail(`has unknown chunkType ${JSON.stringify(chunkType)}`);
   return {
-    where: f.where,
+    at: f,
     offset: f.int('offset'),
     chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
     chunkSize: f.int('chunkSize', LIMITS.maxFileBytes),
@@ -79,8 +80,8 @@ function piece(f: TocFieldReader): Piece {
   };
 }
 
-function chunkRefs(file: LayerEntry, where: string, pieces: Piece[], endOffset: number, lastEnd: number): ChunkRef[] {
-  const fail = (msg: string) => invalidArgument(`${where}: ${msg}`);
+function chunkRefs(file: LayerEntry, at: { readonly where: string }, pieces: Piece[], endOffset: number, lastEnd: number): ChunkRef[] {
+  const fail = (msg: string) => invalidArgument(`${at.where}: ${msg}`);
   const first = pieces[0]!;
   if (first.offset < lastEnd || first.offset === 0) throw fail(`data offset ${first.offset} overlaps earlier data (ending at ${lastEnd}) or is missing`);
   if (endOffset <= first.offset) throw fail(`endOffset ${endOffset} is not after its offset ${first.offset}`);
@@ -97,11 +98,11 @@ function chunkRefs(file: LayerEntry, where: string, pieces: Piece[], endOffset: 
   let next = 0;
   pieces.forEach((p, i) => {
     const end = i + 1 < pieces.length ? pieces[i + 1]!.offset : endOffset;
-    if (p.chunkOffset !== next) throw invalidArgument(`${p.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
-    if (p.chunkSize === 0 || next + p.chunkSize > file.size) throw invalidArgument(`${p.where}: chunk size ${p.chunkSize} is zero or runs past the file's ${file.size} bytes`);
-    if (p.offset < first.offset || end < p.offset || end > endOffset) throw invalidArgument(`${p.where}: chunk frames [${p.offset}, ${end}) are out of order or outside [${first.offset}, ${endOffset})`);
-    if (!p.zeros && (end - p.offset > LIMITS.maxChunkBytes || p.chunkSize > LIMITS.maxChunkBytes)) throw invalidArgument(`${p.where}: chunk is over the cap of ${LIMITS.maxChunkBytes} bytes`);
-    if (!p.zeros && end === p.offset) throw invalidArgument(`${p.where}: data chunk has no frames`);
+    if (p.chunkOffset !== next) throw invalidArgument(`${p.at.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
+    if (p.chunkSize === 0 || next + p.chunkSize > file.size) throw invalidArgument(`${p.at.where}: chunk size ${p.chunkSize} is zero or runs past the file's ${file.size} bytes`);
+    if (p.offset < first.offset || end < p.offset || end > endOffset) throw invalidArgument(`${p.at.where}: chunk frames [${p.offset}, ${end}) are out of order or outside [${first.offset}, ${endOffset})`);
+    if (!p.zeros && (end - p.offset > LIMITS.maxChunkBytes || p.chunkSize > LIMITS.maxChunkBytes)) throw invalidArgument(`${p.at.where}: chunk is over the cap of ${LIMITS.maxChunkBytes} bytes`);
+    if (!p.zeros && end === p.offset) throw invalidArgument(`${p.at.where}: data chunk has no frames`);
     next += p.chunkSize;
     out.push(p.zeros
       ? { fileOffset: p.chunkOffset, size: p.chunkSize, blobOffset: p.offset, blobLength: 0, innerOffset: 0, encoding: 'zeros' }
