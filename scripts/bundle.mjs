@@ -19,7 +19,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/bundle/cli/main.mjs',
+  outdir: 'dist/bundle/cli',
+  outExtension: { '.js': '.mjs' },
+  // Each dynamic import becomes its own chunk: a process loads only what its command uses
+  // (the daemon and `mount` never parse undici).
+  splitting: true,
+  chunkNames: '[name]-[hash]', // beside main.mjs: same depth for import.meta.url
   bundle: true,
   platform: 'node',
   format: 'esm',

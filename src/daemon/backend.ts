@@ -51,6 +51,12 @@ export interface OpenedImage {
   read: NodeReader;
   describe(): MountDescription;
   counters(): ImageCounters;
+  /**
+   * Starts the background work (prefetch), called once the mount answers: started
+   * earlier, decompressing prefetched chunks competed with mounting for the one JS
+   * thread and made a cold mount ~100 ms slower. Idempotent.
+   */
+  startBackground(): void;
   /** Stops prefetch and releases the layers; idempotent. */
   close(): Promise<void>;
 }

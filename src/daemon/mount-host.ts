@@ -46,7 +46,11 @@ export interface ServedMount {
   close(): Promise<void>;
 }
 
-/** Opens the image and mounts it: what a mount server does, and the in-process host too. */
+/**
+ * Opens the image and mounts it: what a mount server does, and the in-process host too.
+ * The caller starts the image's background work (image.startBackground) once it has
+ * reported the mount as ready.
+ */
 export async function serveRecord(record: MountRecord, backend: MountBackend, mountTree: MountTree, log: DaemonLog): Promise<ServedMount> {
   const image = await backend.openImage(record.reference, { platform: record.platform, prefetch: record.prefetch });
   let fuse: TreeMount;
@@ -81,6 +85,7 @@ export function inProcessHost(backend: MountBackend, mountTree: MountTree, log: 
   return {
     async start(record) {
       const served = await serveRecord(record, backend, mountTree, log);
+      served.image.startBackground();
       return {
         record,
         report: async () => ({ mount: mountStatus(record, served.image, served.fuse.stats(), process.pid), cache: backend.cacheFigures() }),

@@ -75,6 +75,8 @@ export interface MountServer {
   readonly closed: Promise<void>;
   /** Unmounts, closes the image and the socket; idempotent. */
   close(): Promise<void>;
+  /** Starts the image's prefetch: once the mount has been reported ready. */
+  startBackground(): void;
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -127,7 +129,7 @@ export async function startMountServer(opts: MountServerOptions): Promise<MountS
   })());
   if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
   log.info(`mount server ${VERSION} pid ${process.pid}: ${record.reference} at ${record.mountpoint}, socket ${spec.socketPath}`);
-  return { closed, close };
+  return { closed, close, startBackground: () => served.image.startBackground() };
 }
 
 /**
@@ -149,6 +151,7 @@ export async function runMountServerProcess(opts: MountServerOptions): Promise<v
     opts.log.warn(`the daemon that started this server is gone before recording it: unmounting ${opts.spec.record.mountpoint}`);
     await server.close();
   }
+  server.startBackground();
   await server.closed;
 }
 

@@ -30,6 +30,7 @@ const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** The handshake pipe is the child's fd 3 (0-2 are stdin and the log). */
 const READY_FD = 3;
 const MAX_READY_LINE_BYTES = 64 * 1024;
+const NEXT_SPARE_DELAY_MS = 1_000;
 
 export interface ProcessHostOptions {
   stateDir: string;
@@ -145,9 +146,10 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       } finally {
         (child.stdio[READY_FD] as Readable | null)?.destroy();
         child.unref();
-        // The next spare starts once this mount is up, not while it opens the image: on two
-        // cores a node process loading beside it made a cold mount ~50 ms slower.
-        startSpare();
+        // The next spare starts a while after this mount is up, not while it opens the image
+        // or answers: on two cores a node process loading beside it made a cold mount
+        // ~50-100 ms slower. A mount that comes sooner starts its own server.
+        setTimeout(startSpare, NEXT_SPARE_DELAY_MS).unref();
       }
       log.info(`mount server pid ${pid} serves ${base.mountpoint} (log ${paths.log})`);
       return hosted({ ...record, serverPid: pid, serverSocket: spec.socketPath });

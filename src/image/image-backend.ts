@@ -48,12 +48,7 @@ export class ImageBackend implements MountBackend {
     const abort = new AbortController();
     let errors = 0;
     const prefetch = o.prefetch ?? 'landmark';
-    if (prefetch !== 'none') {
-      // Background: the mount answers first; failures only cost the prefetch.
-      void Promise.all(image.layers.map((l) => l.prefetch(prefetch, abort.signal))).catch((err: Error) => {
-        if (!abort.signal.aborted) this.opts.log?.(`prefetch of ${reference}: ${err.message}`);
-      });
-    }
+    let started = false;
     let closed = false;
     return {
       tree: image.tree,
@@ -82,6 +77,14 @@ export class ImageBackend implements MountBackend {
         cacheMisses: image.counters.cacheMisses,
         errors,
       }),
+      startBackground: () => {
+        if (started || closed || prefetch === 'none') return;
+        started = true;
+        // Failures only cost the prefetch: on-demand reads fetch what they need.
+        void Promise.all(image.layers.map((l) => l.prefetch(prefetch, abort.signal))).catch((err: Error) => {
+          if (!abort.signal.aborted) this.opts.log?.(`prefetch of ${reference}: ${err.message}`);
+        });
+      },
       close: async () => {
         if (closed) return;
         closed = true;

@@ -43,6 +43,7 @@ export function fakeBackend(): FakeBackend {
           layers: [{ digest: `sha256:${'cd'.repeat(32)}`, size: 12345, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', format: opts.platform === 'linux/gzip' ? 'gzip' : 'estargz', lazy: true }],
         }),
         counters: () => ({ ...counters }),
+        startBackground() {},
         async close() {
           if (!isClosed) { isClosed = true; closed++; }
         },
