@@ -15,6 +15,7 @@ import { cleanupAll, cleanupOnSignals, defer, isAborted } from './cleanup.js';
 import { measureDaemonMemory } from './daemon-memory.js';
 import { run, which } from './exec.js';
 import { lazyRead } from './lazy-read.js';
+import { largeRead } from './large-read.js';
 import { Lazysnap, leftovers } from './lazysnap-cli.js';
 import { describeMachine } from './machine.js';
 import { convertWithCtrRemote, peerScript, peerStoreArgs } from './peer.js';
@@ -238,6 +239,10 @@ async function main(): Promise<void> {
       })
     : undefined;
 
+  const largeReport = !o.quick
+    ? await step('warm 1 GiB read section (issue 9)', notes, () => largeRead({ repoRoot, host, runs: o.runs }))
+    : undefined;
+
   const left = await leftovers();
   for (const l of left) log(`LEFTOVER: ${l}`);
   notes.push(left.length ? `left behind after the run: ${left.join('; ')}` : 'after the run: no lazysnap mount or daemon of this run remained (checked /proc/mounts and /proc/*/cmdline)');
@@ -251,6 +256,7 @@ async function main(): Promise<void> {
     cases,
     lazyRead: lazy,
     memory,
+    largeRead: largeReport,
   };
   await writeReport(report, o.out);
 }

@@ -108,6 +108,8 @@ export interface BenchReport {
   lazyRead?: import('./lazy-read.js').LazyReadReport;
   /** Issue 9's daemon memory per mounted file (bench/daemon-memory.ts). */
   memory?: import('./daemon-memory.js').MemoryReport;
+  /** Issue 9's warm sequential read of a 1 GiB file (bench/large-read.ts; full runs only). */
+  largeRead?: import('./large-read.js').LargeReadReport;
 }
 
 /** A case that cannot run here: the reason ends up in the table as "skipped: reason". */
