@@ -129,3 +129,15 @@ test('root entry sets root attributes; empty files have no source', () => {
   assert.equal(t.lookup('empty')!.source, undefined);
   assert.equal(t.lookup(''), t.root);
 });
+
+test('a directory replaced within one layer: later entries under its path see the replacement', () => {
+  // The builder remembers the directory the previous entry went into; replacing that
+  // directory (or an ancestor) must not leave entries going into the dropped one.
+  const t = buildTree([[
+    dir('a'), e('a/x'), e('a', 'symlink', { linkName: 't' }), e('a/y'),
+    dir('b/c'), e('b/c/x'), e('b', 'reg'), e('b/c/y'),
+    dir('d'), e('d/x'), dir('d'), e('d/y'),
+  ]]);
+  assert.deepEqual(paths(t), ['a:symlink', 'b:reg', 'd/x:reg', 'd/y:reg', 'd:dir']);
+  assert.equal(t.warnings.length, 2);
+});

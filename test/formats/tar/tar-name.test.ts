@@ -8,11 +8,21 @@ import { base256 } from './tar-build.js';
 test('cleanTarName', () => {
   const cases: Array<[string, string]> = [
     ['./a/b', 'a/b'], ['/a//b/', 'a/b'], ['a/./b/../c', 'a/c'], ['./', ''], ['.', ''], ['a/..', ''], ['///', ''],
+    // Already clean (the fast path): dots inside or beside other characters are names.
+    ['a/b', 'a/b'], ['', ''], ['...', '...'], ['.hidden/..x/x..', '.hidden/..x/x..'], ['a/.../b', 'a/.../b'],
+    ['a/b.', 'a/b.'], ['a/b/.', 'a/b'], ['a/./b', 'a/b'],
   ];
   for (const [raw, want] of cases) assert.equal(cleanTarName(raw), want, raw);
-  for (const raw of ['..', '../x', 'a/../../x', '/../x', './../etc']) {
+  for (const raw of ['..', '../x', 'a/../../x', '/../x', './../etc', 'a\0b']) {
     assert.throws(() => cleanTarName(raw), (e) => codeOf(e) === 'INVALID_ARGUMENT', raw);
   }
+  // The entry's name for errors is only built when one is thrown.
+  let built = 0;
+  const named = () => { built++; return 'entry #7'; };
+  assert.equal(cleanTarName('usr/bin/env', named), 'usr/bin/env');
+  assert.equal(built, 0);
+  assert.throws(() => cleanTarName('../etc', named), /entry #7/);
+  assert.equal(built, 1);
 });
 
 test('parseTarNumber: octal, base-256, limits', () => {
