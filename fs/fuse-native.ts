@@ -41,16 +41,12 @@ export interface FuseOps {
   init(cb: Done): void;
   getattr(path: string, cb: (err: Errno, stat?: FuseStat) => void): void;
   readdir(path: string, cb: (err: Errno, names?: string[]) => void): void;
-  open(path: string, flags: number, cb: (err: Errno, fh?: number) => void): void;
-  opendir(path: string, flags: number, cb: (err: Errno, fh?: number) => void): void;
   read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void): void;
   readlink(path: string, cb: (err: Errno, target?: string) => void): void;
   statfs(path: string, cb: (err: Errno, st?: FuseStatfs) => void): void;
   getxattr(path: string, name: string, position: number, cb: (err: Errno, value?: Buffer) => void): void;
   listxattr(path: string, cb: (err: Errno, names?: string[]) => void): void;
   access(path: string, mode: number, cb: Done): void;
-  release(path: string, fh: number, cb: Done): void;
-  releasedir(path: string, fh: number, cb: Done): void;
   // Write-ish operations: registered only to answer EROFS (the signatures differ; the callback is last).
   [writeOp: string]: (...args: never[]) => void;
 }

@@ -1,6 +1,12 @@
 // The FUSE callbacks over a Tree: each one looks the node up, asks the Tree or the reader,
-// and maps the outcome to an errno. Handles are inode numbers (the tree is immutable, so
-// an open file needs no table). Write-ish operations answer EROFS.
+// and maps the outcome to an errno. Write-ish operations answer EROFS.
+//
+// open, opendir, release and releasedir are left to libfuse on purpose: its defaults
+// answer them in C (fh 0, kernel_cache still applied), where a callback costs a hop into
+// JS each time a file or directory is opened, the largest part of a warm `find` or
+// `import json`. Nothing is lost: the mount is read-only (MS_RDONLY), so the kernel
+// answers EROFS to every open for writing (or with O_TRUNC) before asking us, reads find
+// their node by path, and the tree is immutable, so no handle table is needed.
 
 import { constants } from 'node:fs';
 import { errnoOf, internal } from '../src/errors.js';
@@ -26,7 +32,6 @@ export interface OpsCounters {
 }
 
 const OK = 0;
-const O_ACCMODE = 3; // not exported by node:fs constants
 // flush and fsync are left unimplemented on purpose: close() calls flush, and the
 // kernel takes ENOSYS for both as "nothing to do", where EROFS would fail every close.
 const WRITE_OPS = ['write', 'create', 'mkdir', 'unlink', 'rmdir', 'rename', 'chmod', 'chown', 'truncate', 'ftruncate',
@@ -38,7 +43,8 @@ const treePath = (path: string) => path.slice(1);
 export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters } {
   const { tree } = ctx;
   const counters: OpsCounters = { ops: 0, errors: 0, readLatency: new LatencyHistogram() };
-  const contentBytes = sumRegularBytes(tree);
+  // Summed on the first statfs, not at mount: a walk of every node costs a cold mount ~10 ms.
+  let contentBytes: number | undefined;
   const EROFS = errno('EROFS');
   const ENOENT = errno('ENOENT');
 
@@ -71,20 +77,9 @@ export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters 
       if (!node.children) return cb(errno('ENOTDIR'));
       cb(OK, ['.', '..', ...node.children.keys()]);
     }),
-    opendir: (path, _flags, cb) => guard('opendir', path, cb, () => {
-      const node = lookup(path);
-      if (!node) return cb(ENOENT);
-      return node.children ? cb(OK, node.ino) : cb(errno('ENOTDIR'));
-    }),
-    open: (path, flags, cb) => guard('open', path, cb, () => {
-      const node = lookup(path);
-      if (!node) return cb(ENOENT);
-      if ((flags & O_ACCMODE) !== constants.O_RDONLY || flags & constants.O_TRUNC) return cb(EROFS);
-      cb(OK, node.ino);
-    }),
-    read: (path, fh, buf, len, pos, cb) => {
+    read: (path, _fh, buf, len, pos, cb) => {
       counters.ops++;
-      const node = tree.byIno(fh) ?? lookup(path);
+      const node = lookup(path);
       if (!node) return cb(ENOENT);
       if (pos >= node.size || len <= 0) return cb(0);
       const want = Math.min(len, node.size - pos);
@@ -103,7 +98,7 @@ export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters 
       if (!node) return cb(ENOENT);
       return node.type === 'symlink' ? cb(OK, node.linkName) : cb(errno('EINVAL'));
     }),
-    statfs: (path, cb) => guard('statfs', path, cb, () => cb(OK, treeStatfs(tree, contentBytes))),
+    statfs: (path, cb) => guard('statfs', path, cb, () => cb(OK, treeStatfs(tree, (contentBytes ??= sumRegularBytes(tree))))),
     getxattr: (path, name, _position, cb) => guard('getxattr', path, cb, () => {
       const node = lookup(path);
       if (!node) return cb(ENOENT);
@@ -119,8 +114,6 @@ export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters 
       // Permission bits are the kernel's job (default_permissions); only writing is refused here.
       cb(mode & constants.W_OK ? EROFS : OK);
     }),
-    release: (_path, _fh, cb) => cb(OK),
-    releasedir: (_path, _fh, cb) => cb(OK),
   };
   for (const op of WRITE_OPS) {
     // The callback is always the last argument, whatever the operation's signature.

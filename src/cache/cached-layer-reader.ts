@@ -55,6 +55,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_READ_AHEAD_BYTES = 256 * 1024;
 export const DEFAULT_MAX_CONCURRENT_FETCHES = 4;
 export const DEFAULT_COALESCE_GAP_BYTES = 16 * 1024;
+/** Longest stretch of decoding a fetched request without letting other callbacks run. */
+const DECODE_SLICE_MS = 2;
 /** Largest single read: the output buffer is allocated whole. FUSE asks for <= 1 MiB. */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
@@ -63,6 +65,11 @@ class FetchGroup {
   readonly controller = new AbortController();
   waiters = 0;
   done = false;
+  /**
+   * Once the bytes are here: decodes one chunk of the request now, out of blob order, if it
+   * is still waiting for its turn (a demand read needs it; the rest can wait).
+   */
+  decodeNow: ((key: string) => void) | undefined;
   constructor(readonly request: PlannedRequest) {}
 }
 
@@ -229,6 +236,7 @@ export class CachedLayerReader {
     const join = (key: string): boolean => {
       const f = this.inflight.get(key);
       if (!f) return false;
+      if (demand) f.group.decodeNow?.(key);
       waits.set(key, f.promise);
       if (!joined.has(f.group)) {
         joined.add(f.group);
@@ -335,9 +343,11 @@ export class CachedLayerReader {
       if (this.inflight.get(key)?.group === group) this.inflight.delete(key);
     };
     void this.limiter.run(priority, () => this.fetch(request, signal), signal).then(
-      (raw) => {
+      async (raw) => {
         group.done = true;
-        for (const k of request.chunks) {
+        const waiting = new Map(request.chunks.map((k) => [k.key, k]));
+        const decode = (k: KeyedChunk): void => {
+          waiting.delete(k.key);
           const s = settle.get(k.key)!;
           let data: Buffer;
           try {
@@ -346,7 +356,7 @@ export class CachedLayerReader {
           } catch (err) {
             forget(k.key); // never cached: the next read fetches again
             s.reject(err);
-            continue;
+            return;
           }
           s.resolve(data);
           // Stay "in flight" until stored, so nobody refetches in between. A store that
@@ -355,7 +365,25 @@ export class CachedLayerReader {
             this.storedCount++;
             forget(k.key);
           });
+        };
+        group.decodeNow = (key) => {
+          const k = waiting.get(key);
+          if (k) decode(k);
+        };
+        // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
+        // yielding between them, so that FUSE callbacks are answered meanwhile and a read
+        // that needs a later chunk has it decoded first (decodeNow).
+        let slice = performance.now();
+        for (const k of request.chunks) {
+          if (!waiting.has(k.key)) continue;
+          if (performance.now() - slice > DECODE_SLICE_MS) {
+            await new Promise<void>((r) => setImmediate(r));
+            slice = performance.now();
+            if (!waiting.has(k.key)) continue;
+          }
+          decode(k);
         }
+        group.decodeNow = undefined;
       },
       (err) => {
         group.done = true;

@@ -65,14 +65,16 @@ export function decodeChunk(encoding: ChunkEncoding, data: Buffer, maxOutput: nu
  * at innerOffset, verify the chunk digest. Never returns bytes that failed a check.
  * `what` names the chunk in errors.
  */
-export function decodeChunkContent(c: ChunkRef, raw: Buffer, what: string): Buffer {
+export function decodeChunkContent(c: ChunkRef, raw: Buffer, what: string | (() => string)): Buffer {
+  // Named only when something fails: a prefetch decodes thousands of chunks.
+  const name = (): string => (typeof what === 'string' ? what : what());
   const want = c.innerOffset + c.size;
   const decoded = decodeChunk(c.encoding, raw, want);
-  if (decoded.length < want) throw invalidArgument(`${what} decodes to ${decoded.length} bytes, expected ${want}`);
+  if (decoded.length < want) throw invalidArgument(`${name()} decodes to ${decoded.length} bytes, expected ${want}`);
   const data = decoded.subarray(c.innerOffset, want);
   if (c.digest !== undefined) {
     const got = sha256Digest(data);
-    if (got !== c.digest) throw digestMismatch(`${what} has content ${got}, expected ${c.digest}`);
+    if (got !== c.digest) throw digestMismatch(`${name()} has content ${got}, expected ${c.digest}`);
   }
   return data;
 }

@@ -64,7 +64,7 @@ export class ChunkedLayerIndex implements LayerIndex {
   private async fetchChunk(entry: LayerEntry, c: ChunkRef, signal?: AbortSignal): Promise<Buffer> {
     if (c.encoding === 'zeros') return Buffer.alloc(c.size);
     const raw = await this.reader.readAt(c.blobOffset, c.blobLength, signal);
-    return decodeChunkContent(c, raw, `chunk at file offset ${c.fileOffset} of ${JSON.stringify(entry.name)} (blob offset ${c.blobOffset})`);
+    return decodeChunkContent(c, raw, () => `chunk at file offset ${c.fileOffset} of ${JSON.stringify(entry.name)} (blob offset ${c.blobOffset})`);
   }
 }
 
