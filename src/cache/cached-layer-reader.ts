@@ -70,6 +70,8 @@ class FetchGroup {
    * is still waiting for its turn (a demand read needs it; the rest can wait).
    */
   decodeNow: ((key: string) => void) | undefined;
+  /** Chunks demand reads asked for before the bytes came: decoded first. */
+  readonly urgent = new Set<string>();
   constructor(readonly request: PlannedRequest) {}
 }
 
@@ -236,7 +238,10 @@ export class CachedLayerReader {
     const join = (key: string): boolean => {
       const f = this.inflight.get(key);
       if (!f) return false;
-      if (demand) f.group.decodeNow?.(key);
+      if (demand) {
+        if (f.group.decodeNow) f.group.decodeNow(key);
+        else if (!f.group.done) f.group.urgent.add(key);
+      }
       waits.set(key, f.promise);
       if (!joined.has(f.group)) {
         joined.add(f.group);
@@ -370,6 +375,7 @@ export class CachedLayerReader {
           const k = waiting.get(key);
           if (k) decode(k);
         };
+        for (const key of group.urgent) group.decodeNow(key);
         // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
         // yielding between them, so that FUSE callbacks are answered meanwhile and a read
         // that needs a later chunk has it decoded first (decodeNow).

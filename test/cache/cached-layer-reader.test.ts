@@ -124,6 +124,57 @@ describe('CachedLayerReader', () => {
     assertNoOverlap(s.blob.requests);
   });
 
+  it('a demand read of a chunk in a large prefetch request is decoded before the rest of the request', async () => {
+    // Hundreds of small gzip files in one request: decoding them all takes many slices.
+    const files: FakeFile[] = Array.from({ length: 600 }, (_, i) => ({
+      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
+    }));
+    const memory = new MemoryChunkStore(64 << 20);
+    let stored = 0;
+    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
+      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
+    });
+    const s = setup(files, { maxRequestBytes: 64 << 20, readAheadBytes: 0 }, counting);
+    const prefetch = s.reader.prefetch('all');
+    // Asked while the request is under way: the last file of the blob, decoded last in order.
+    await new Promise((r) => setImmediate(r));
+    let storedWhenRead = -1;
+    const last = read(s, 'f599', 0, 8 * KiB).then((b) => { storedWhenRead = stored; return b; });
+    assert.deepEqual(await last, s.layer.content('f599'));
+    await prefetch;
+    assert.equal(stored, 600);
+    assert.equal(s.blob.requests.length, 1, 'one request for the prefetch and the read');
+    assert.ok(storedWhenRead < 300, `the read was answered after ${storedWhenRead} of 600 chunks were decoded`);
+  });
+
+  it('a demand read that joins a prefetch request before its bytes arrive is decoded first', async () => {
+    const files: FakeFile[] = Array.from({ length: 600 }, (_, i) => ({
+      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
+    }));
+    const layer = fakeLayer(files);
+    const blob = new CountingReader(layer.blob);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const gated = { size: blob.size, readAt: async (o: number, l: number, sig?: AbortSignal) => { await gate; return blob.readAt(o, l, sig); } };
+    const memory = new MemoryChunkStore(64 << 20);
+    let stored = 0;
+    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
+      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
+    });
+    const reader = new CachedLayerReader({ index: layer.index, reader: gated, keyPrefix: 'sha256:blob', store: counting,
+      counters: new ReadCounters(), options: { maxRequestBytes: 64 << 20, readAheadBytes: 0 } });
+    const prefetch = reader.prefetch('all');
+    await new Promise((r) => setImmediate(r));
+    let storedWhenRead = -1;
+    const last = reader.read(layer.entry('f599'), 0, 8 * KiB).then((b) => { storedWhenRead = stored; return b; });
+    await new Promise((r) => setImmediate(r));
+    open();
+    assert.deepEqual(await last, layer.content('f599'));
+    await prefetch;
+    assert.equal(blob.requests.length, 1);
+    assert.ok(storedWhenRead < 300, `the read was answered after ${storedWhenRead} of 600 chunks were decoded`);
+  });
+
   it('shares one fetch among concurrent misses of the same chunk', async () => {
     const s = setup([{ name: 'f', content: pattern(16 * KiB, 11), encoding: 'gzip', chunkBytes: 16 * KiB, digests: true }]);
     s.blob.hold();
