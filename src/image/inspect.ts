@@ -7,7 +7,7 @@ import { openLayerIndex } from '../formats/open-layer.js';
 import { IndexReadCache } from '../cache/index-read-cache.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
 import { formatPlatform } from './platform.js';
-import { forEachLimited } from './lazy-image.js';
+import { forEachLimited } from '../worker-pool.js';
 import type { ImageSource } from './image-source.js';
 import type { Platform } from './oci-types.js';
 import type { LayerDescription } from '../daemon/backend.js';

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { internal } from '../errors.js';
+import { forEachLimited } from '../worker-pool.js';
 import type { LayerFormat, LayerIndex } from '../formats/layer-index.js';
 import type { LayerEntry } from '../formats/layer-entry.js';
 import { openLayerIndex } from '../formats/open-layer.js';
@@ -79,7 +80,7 @@ export class LazyImage {
       await forEachLimited(resolved.manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
         const local = opts.localStore && (await opts.localStore.has(desc.digest)) ? opts.localStore.blobPath(desc.digest) : undefined;
         layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters, local);
-      });
+      }, opts.signal);
     } catch (err) {
       await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
       throw err;
@@ -169,17 +170,6 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
 }
 
 /** Runs fn over items with at most `limit` in flight; the first failure rejects. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-}
-
 export function layersDir(stateDir: string): string {
   return join(stateDir, 'layers');
 }

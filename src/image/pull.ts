@@ -5,6 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import { codeOf, invalidArgument, isCode, unavailable } from '../errors.js';
+import { forEachLimited } from '../worker-pool.js';
 import type { BlobWriter, ContentStore } from '../store/content-store.js';
 import type { ImageSource } from './image-source.js';
 import { MEDIA_TYPES, type Descriptor, type Platform } from './oci-types.js';
@@ -91,7 +92,8 @@ export async function pullImage(source: ImageSource, store: ContentStore, opts: 
   let bytesWritten = 0;
   if (opts.all) {
     for (const l of layers) if (l.present) emit({ type: 'done', digest: l.digest, size: l.size, skipped: true });
-    bytesWritten = await fetchAll(toFetch, concurrency, opts.signal, async (desc, signal) => {
+    let written = 0;
+    await forEachLimited(toFetch, concurrency, async (desc, _i, signal) => {
       const r = await pullBlob(source, store, desc, retries, signal, (ev) => {
         if (ev.type === 'bytes') {
           totals.done += ev.delta;
@@ -102,8 +104,9 @@ export async function pullImage(source: ImageSource, store: ContentStore, opts: 
         }
       });
       emit({ type: 'done', digest: desc.digest, size: desc.size, skipped: r.skipped });
-      return r.written;
-    });
+      written += r.written;
+    }, opts.signal);
+    bytesWritten = written;
   }
 
   await store.tag(opts.reference, {
@@ -132,44 +135,6 @@ function uniqueMissing(descs: readonly Descriptor[], layers: readonly PulledLaye
     out.push(d);
   });
   return out;
-}
-
-/**
- * Runs `work` over `items`, `concurrency` at a time. The first failure aborts the others
- * (their writers close, keeping partial data) and is thrown once all have settled.
- */
-async function fetchAll(
-  items: readonly Descriptor[], concurrency: number, outer: AbortSignal | undefined,
-  work: (d: Descriptor, signal: AbortSignal) => Promise<number>,
-): Promise<number> {
-  const ctl = new AbortController();
-  const onOuter = () => ctl.abort(outer!.reason);
-  if (outer?.aborted) onOuter();
-  outer?.addEventListener('abort', onOuter, { once: true });
-  let next = 0;
-  let total = 0;
-  let firstError: { err: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !ctl.signal.aborted) {
-      const d = items[next++]!;
-      try {
-        // Not `total += await ...`: that reads `total` before the await and loses updates.
-        const n = await work(d, ctl.signal);
-        total += n;
-      } catch (err) {
-        if (!firstError) firstError = { err };
-        ctl.abort(err);
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  } finally {
-    outer?.removeEventListener('abort', onOuter);
-  }
-  if (firstError) throw firstError.err;
-  ctl.signal.throwIfAborted();
-  return total;
 }
 
 type BlobEvent = { type: 'start'; offset: number } | { type: 'bytes'; done: number; delta: number };
