@@ -29,10 +29,13 @@ export function buildTree(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): Mer
   return b.finish();
 }
 
-function splitPath(name: string): { dir: string; base: string } {
-  const slash = name.lastIndexOf('/');
-  return slash < 0 ? { dir: '', base: name } : { dir: name.slice(0, slash), base: name.slice(slash + 1) };
-}
+// Directory part and last component of a clean name ('' for a top-level name): two
+// functions rather than one returning a pair, since they run for every entry twice.
+const dirOf = (name: string): string => name.slice(0, Math.max(0, name.lastIndexOf('/')));
+const baseOf = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
+
+/** Names an entry in warnings (built only when one is given). */
+const described = (layer: number, e: LayerEntry): string => `layer ${layer}: ${JSON.stringify(e.name)}`;
 
 class Builder {
   readonly root = MergedNode.implicitDir();
@@ -44,9 +47,9 @@ class Builder {
     this.lastParent = undefined;
     // Whiteouts first: they describe the lower layers, not this one.
     for (const e of entries) {
-      const { dir, base } = splitPath(e.name);
+      const base = baseOf(e.name);
       if (!base.startsWith(WHITEOUT_PREFIX)) continue;
-      const parent = this.findDir(dir);
+      const parent = this.findDir(dirOf(e.name));
       if (!parent?.children) continue; // nothing below to hide
       if (base === OPAQUE_WHITEOUT) {
         for (const child of parent.children.values()) this.unlinkSubtree(child);
@@ -61,20 +64,19 @@ class Builder {
       }
     }
     for (const e of entries) {
-      const { dir, base } = splitPath(e.name);
+      const base = baseOf(e.name);
       if (base.startsWith(WHITEOUT_PREFIX)) continue;
-      this.applyEntry(e, layer, dir, base);
+      this.applyEntry(e, layer, dirOf(e.name), base);
     }
   }
 
   private applyEntry(e: LayerEntry, layer: number, dir: string, base: string): void {
-    const where = (): string => `layer ${layer}: ${JSON.stringify(e.name)}`; // for warnings only
     if (e.name === '') {
       if (e.type === 'dir') this.root.setAttributes(e);
-      else this.warnings.push(`${where()}: a non-directory entry for the root was dropped`);
+      else this.warnings.push(`${described(layer, e)}: a non-directory entry for the root was dropped`);
       return;
     }
-    const parent = this.makeParents(dir, where);
+    const parent = this.makeParents(dir, layer, e);
     if (!parent) return;
     const children = parent.children!;
     const existing = children.get(base);
@@ -86,7 +88,7 @@ class Builder {
     if (e.type === 'hardlink') {
       const target = this.lookupNode(e.linkName);
       if (!target || target.type === 'dir') {
-        this.warnings.push(`${where()}: hardlink to ${target ? 'a directory' : 'a missing path'} ${JSON.stringify(e.linkName)} was dropped`);
+        this.warnings.push(`${described(layer, e)}: hardlink to ${target ? 'a directory' : 'a missing path'} ${JSON.stringify(e.linkName)} was dropped`);
         return;
       }
       if (target === existing) return; // a link to itself changes nothing
@@ -103,7 +105,7 @@ class Builder {
   }
 
   /** Walks to directory `dir`, making missing ones; undefined (warned) through a non-dir. */
-  private makeParents(dir: string, where: () => string): MergedNode | undefined {
+  private makeParents(dir: string, layer: number, e: LayerEntry): MergedNode | undefined {
     let node = this.root;
     if (dir === '') return node;
     // Layers list a directory's entries together: remember the last one walked to.
@@ -114,7 +116,7 @@ class Builder {
         child = MergedNode.implicitDir();
         node.children!.set(part, child);
       } else if (child.type !== 'dir') {
-        this.warnings.push(`${where()}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
+        this.warnings.push(`${described(layer, e)}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
         return undefined;
       }
       node = child;

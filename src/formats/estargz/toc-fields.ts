@@ -16,7 +16,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // RFC 3339 as Go writes it (time.RFC3339 / RFC3339Nano): date, 'T', time, zone.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
-let lastTime = { text: '', ms: 0 };
+/** RFC 3339 text -> ms of the times parsed lately (bounded). */
+const parsedTimes = new Map<string, number>();
+const MAX_PARSED_TIMES = 4096;
 
 export const ENTRY_TYPES: readonly EntryType[] = ['reg', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
 
@@ -77,11 +79,14 @@ export class TocFieldReader {
   time(field: string): number {
     const v = this.string(field);
     if (v === '') return 0;
-    // Most entries of a layer share one modtime (reproducible builds): parse it once.
-    if (v === lastTime.text) return lastTime.ms;
+    // Entries share few distinct modtimes (a package's files, a build's timestamp): each
+    // is checked and parsed once.
+    const known = parsedTimes.get(v);
+    if (known !== undefined) return known;
     const ms = Date.parse(v);
     if (!RFC3339.test(v) || !Number.isFinite(ms)) throw this.fail(`field ${field} is ${JSON.stringify(v.slice(0, 100))}, not an RFC 3339 time`);
-    lastTime = { text: v, ms };
+    if (parsedTimes.size >= MAX_PARSED_TIMES) parsedTimes.clear();
+    parsedTimes.set(v, ms);
     return ms;
   }
 
