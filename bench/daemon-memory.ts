@@ -19,10 +19,17 @@ export interface MemoryReport {
   images: string[];
   files: number;
   baseRssBytes: number;
+  /** RSS of all processes 1 s after the walks. */
   afterRssBytes: number;
+  /** RSS of all processes settleMs later: what the per-file figure is computed from. */
+  settledRssBytes: number;
+  settleMs: number;
   /** cache.memoryBytes from status after the walks (chunk data, not per-file state). */
   memoryCacheBytes?: number;
+  /** (settled RSS - processes x base) / files. */
   bytesPerFile: number;
+  /** The same from the RSS 1 s after the walks. */
+  bytesPerFileRightAfter: number;
   /** Processes summed in afterRssBytes (daemon + mount servers). */
   processes: number;
   /** (RSS after the walks - RSS right after the mounts) / files, all processes. */
@@ -33,6 +40,7 @@ export interface MemoryReport {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const SETTLE_MS = 15_000;
 
 /** refs: HOST/NAME:TAG of each image to mount in the one daemon. */
 export async function measureDaemonMemory(repoRoot: string, refs: string[]): Promise<MemoryReport> {
@@ -77,18 +85,24 @@ export async function measureDaemonMemory(repoRoot: string, refs: string[]): Pro
     }
     await sleep(1000);
     const after = await total();
-    const afterRssBytes = after.rss;
+    // Steady state: the heap a burst (opening an image, a walk) grew is handed back to the
+    // OS by V8's memory reducer some seconds later (the servers collect once after mounting).
+    await sleep(SETTLE_MS);
+    const settled = await total();
     const st = (await ls.status()) as { cache?: { memoryBytes?: number } };
     const memoryCacheBytes = st.cache?.memoryBytes;
-    const above = afterRssBytes - after.n * baseRssBytes;
+    const above = settled.rss - settled.n * baseRssBytes;
     return {
       images: refs,
       files,
       baseRssBytes,
-      afterRssBytes,
+      afterRssBytes: after.rss,
+      settledRssBytes: settled.rss,
+      settleMs: SETTLE_MS,
       memoryCacheBytes,
       bytesPerFile: Math.round(above / files),
-      processes: after.n,
+      bytesPerFileRightAfter: Math.round((after.rss - after.n * baseRssBytes) / files),
+      processes: settled.n,
       walkOnlyBytesPerFile: Math.round((after.rss - mounted.rss) / files),
       bytesPerFileWithoutCache: memoryCacheBytes !== undefined ? Math.round((above - memoryCacheBytes) / files) : undefined,
       goalBytesPerFile: 300,

@@ -117,10 +117,10 @@ export function renderMemory(m: MemoryReport): string {
     '## Daemon memory per mounted file (issue 9)',
     '',
     `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files.`,
-    `VmRSS of the idle daemon before any mount (the fixed base, counted once per process): ${mb(m.baseRssBytes)}; after the walks, all ${m.processes} lazysnap processes of the state dir (daemon + mount servers): ${mb(m.afterRssBytes)}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
+    `VmRSS of the idle daemon before any mount (the fixed base, counted once per process): ${mb(m.baseRssBytes)}; all ${m.processes} lazysnap processes of the state dir (daemon + mount servers) 1 s after the walks: ${mb(m.afterRssBytes)} (${m.bytesPerFileRightAfter ?? '?'} bytes per file above the base), settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s later: ${mb(m.settledRssBytes ?? m.afterRssBytes)}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
     `Walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
     '',
-    `**${m.bytesPerFile} bytes per file** above the base${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
+    `**${m.bytesPerFile} bytes per file** above the base, settled${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
     '',
   ].join('\n');
 }

@@ -41,7 +41,8 @@ function daemonArgs(ctx: Context): string[] {
 
 /** The command that runs one mount server (the daemon passes on its registry options). */
 function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
-  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
+  // --expose-gc: the server collects once after mounting (releaseStartupGarbage in mount-server.ts).
+  return [process.execPath, '--expose-gc', BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
     ...(spec ? [JSON.stringify(spec)] : [])];
 }
 
