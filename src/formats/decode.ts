@@ -12,6 +12,7 @@ import { Decompress as ZstdStream } from 'fzstd';
 import { digestMismatch, invalidArgument } from '../errors.js';
 import { LIMITS, type ChunkEncoding, type ChunkRef } from './layer-index.js';
 import { sha256Digest } from '../reference/digest.js';
+import { decodeZstdExactly } from './zstd-frames.js';
 
 /** Thrown inside the zstd output callback to stop decoding once enough bytes are out. */
 const ENOUGH = Symbol('enough');
@@ -39,9 +40,13 @@ export function decodeChunk(encoding: ChunkEncoding, data: Buffer, maxOutput: nu
       return out.length > maxOutput ? out.subarray(0, maxOutput) : out;
     }
     case 'zstd': {
-      // fzstd's one-shot decompress() mishandles a caller-supplied buffer (it returns the
+      // Frames that hold exactly what is asked for (zstd:chunked chunks do): the reference
+      // decoder (zstd-frames.ts). Anything else (trailing data, corruption): fzstd, whose
+      // one-shot decompress() mishandles a caller-supplied buffer (it returns the
       // whole buffer, and throws on several frames), so stream block by block (<= 128 KiB
       // each), stopping as soon as maxOutput bytes are out.
+      const exact = decodeZstdExactly(data, maxOutput);
+      if (exact) return exact;
       const parts: Uint8Array[] = [];
       let total = 0;
       const stream = new ZstdStream((chunk) => {

@@ -7,6 +7,7 @@ import { digestMismatch, invalidArgument, LazysnapError } from '../../errors.js'
 import type { RangeReader } from '../range-reader.js';
 import { positionFromAnnotations, positionFromFooter, type TocPosition } from './positions.js';
 import { sha256Digest } from '../../reference/digest.js';
+import { decodeZstdExactly } from '../zstd-frames.js';
 
 export const DEFAULT_TAIL_WINDOW_BYTES = 512 * 1024;
 /** The message when the blob simply is not zstd:chunked (open-layer tells this apart). */
@@ -65,6 +66,9 @@ function checkInside(p: TocPosition, size: number): void {
 
 /** Decompresses into a buffer of the stated length; any other length is corrupt input. */
 function decompressExactly(compressed: Buffer, length: number): Buffer {
+  const exact = decodeZstdExactly(compressed, length);
+  if (exact) return exact;
+  // It did not decode to exactly `length`: the pure-JS decoder says why, bounded as it goes.
   const out = Buffer.alloc(length);
   let n = 0;
   const stream = new ZstdStream((chunk) => {
