@@ -16,8 +16,11 @@ import { streamLog } from '../../src/daemon/log.js';
 import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
 import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
 import { createWriteStream } from 'node:fs';
-import { processHost } from '../../src/daemon/process-host.js';
-import type { MountStatus, StatusReport } from '../../src/daemon/protocol.js';
+import { processHost, READY_FD, startMountServer } from '../../src/daemon/process-host.js';
+import type { MountRequest, MountStatus, StatusReport } from '../../src/daemon/protocol.js';
+import { loadRecords, type MountRecord } from '../../src/daemon/mount-records.js';
+import { resolveMountpoint } from '../../src/daemon/mountpoint.js';
+import { stopServer } from '../../src/daemon/server-process.js';
 import { parsePlatform } from '../../src/image/platform.js';
 import { invalidArgument, isCode } from '../../src/errors.js';
 
@@ -44,6 +47,37 @@ function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): strin
   // --expose-gc: the server collects once after mounting (releaseStartupGarbage in mount-server.ts).
   return [process.execPath, '--expose-gc', BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
     ...(spec ? [JSON.stringify(spec)] : [])];
+}
+
+/**
+ * Mounts through the daemon of the state dir. When none runs and nothing is recorded (the
+ * first mount of a state dir), the mount server is started here, beside the daemon rather
+ * than after it, and the daemon adopts it once both are up: a cold `mount` waits for one
+ * node process less (~100 ms). Otherwise the daemon mounts (starting it if needed, its
+ * restore of recorded mounts first).
+ */
+async function mountThroughDaemon(ctx: Context, req: MountRequest & { prefetch: PrefetchMode }): Promise<MountStatus> {
+  const running = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
+  // Records (or unreadable ones) mean a daemon has mounts to restore first: it mounts.
+  const recorded = running ? 0 : await loadRecords(ctx.stateDir).then((r) => r.length, () => 1);
+  if (running || recorded > 0) return (running ?? await ensureDaemon(ctx.stateDir, daemonArgs(ctx))).mount(req);
+
+  const mountpoint = await resolveMountpoint(req.mountpoint);
+  const record: MountRecord = {
+    mountpoint, reference: req.reference, prefetch: req.prefetch, mountedAt: new Date().toISOString(),
+    ...(req.platform ? { platform: req.platform } : {}),
+  };
+  const spec: MountServerSpec = { stateDir: ctx.stateDir, record, socketPath: mountServerPaths(ctx.stateDir, mountpoint).socket, readyFd: READY_FD };
+  const daemon = ensureDaemon(ctx.stateDir, daemonArgs(ctx));
+  daemon.catch(() => {}); // awaited below; a failure then is reported there
+  const server = await startMountServer(spec, mountServerArgs(ctx, spec));
+  try {
+    return await (await daemon).adopt({ ...record, serverPid: server.pid, serverSocket: server.socketPath });
+  } catch (err) {
+    // Not adopted: nobody would know this mount; it goes.
+    await stopServer({ ...record, serverPid: server.pid, serverSocket: server.socketPath }).catch(() => {});
+    throw err;
+  }
 }
 
 /** A spare's spec: one JSON document on stdin, or undefined when stdin closes empty. */
@@ -98,8 +132,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
       run(async (ctx) => {
         const prefetch = checkPrefetch(o.prefetch);
         if (o.platform) parsePlatform(o.platform);
-        const client = await ensureDaemon(ctx.stateDir, daemonArgs(ctx));
-        const m = await client.mount({ reference: image, mountpoint, platform: o.platform, prefetch });
+        const m = await mountThroughDaemon(ctx, { reference: image, mountpoint, platform: o.platform, prefetch });
         if (o.json) return printJson(m);
         if (!ctx.quiet) process.stderr.write(`mounted ${m.image} at ${m.mountpoint} (${m.layers.map((l) => l.format).join(', ')})\n`);
       }),

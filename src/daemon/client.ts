@@ -9,7 +9,7 @@ import { LazysnapError, notFound, unavailable } from '../errors.js';
 import { statePaths } from '../state-dir.js';
 import { resolveMountpoint, unmountPath } from './mountpoint.js';
 import { loadRecords, removeRecord } from './mount-records.js';
-import { ROUTES, type DaemonInfo, type MountRequest, type MountStatus, type ShutdownRequest, type StatusReport } from './protocol.js';
+import { ROUTES, type AdoptRequest, type DaemonInfo, type MountRequest, type MountStatus, type ShutdownRequest, type StatusReport } from './protocol.js';
 import { stopServer } from './server-process.js';
 import { callSocket, type Route } from './socket-call.js';
 
@@ -48,6 +48,11 @@ export class DaemonClient {
   }
 
   /** Mounts and returns once the mount answers stat. A relative mountpoint is taken from this process's cwd. */
+  /** Records a mount whose server the caller started and that already serves. */
+  adopt(req: AdoptRequest): Promise<MountStatus> {
+    return this.call(ROUTES.adopt, req, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
+  }
+
   async mount(req: MountRequest): Promise<MountStatus> {
     return this.call(ROUTES.mount, { ...req, mountpoint: await resolveMountpoint(req.mountpoint) }, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
   }

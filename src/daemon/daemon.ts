@@ -8,7 +8,7 @@
 // next daemon brings them back. Only `umount` forgets a mount.
 
 import { mkdir, writeFile, rm } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { codeOf, failedPrecondition, findLazysnapError, invalidArgument, notFound, alreadyExists } from '../errors.js';
 import { statePaths } from '../state-dir.js';
 import { VERSION } from '../version.js';
@@ -19,7 +19,7 @@ import type { HostedMount, MountHost } from './mount-host.js';
 import { loadRecords, recordsPath, saveRecords, type MountRecord } from './mount-records.js';
 import { resolveMountpoint } from './mountpoint.js';
 import {
-  ROUTES, type DaemonInfo, type MountRequest, type MountServerStats, type MountStatus, type RestoreFailure,
+  ROUTES, type AdoptRequest, type DaemonInfo, type MountRequest, type MountServerStats, type MountStatus, type RestoreFailure,
   type ShutdownRequest, type StatusReport, type UnreachableMount,
 } from './protocol.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
@@ -119,6 +119,25 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       });
     };
 
+    // A mount whose server the CLI started itself (the first mount of a state dir, started
+    // beside this daemon instead of after it): recorded like one a restart re-attaches to.
+    const adopt = async (body: unknown): Promise<MountStatus> => {
+      const req = parseAdoptRequest(body, join(stateDir, 'mounts'));
+      const mountpoint = await resolveMountpoint(req.mountpoint);
+      return exclusive(mountpoint, async () => {
+        const existing = active.get(mountpoint);
+        if (existing) throw alreadyExists(`${mountpoint} already has ${existing.record.reference} mounted`);
+        const record: MountRecord = { ...req, mountpoint };
+        const m = await host.attach(record);
+        if (!m) throw failedPrecondition(`the mount server pid ${req.serverPid} of ${mountpoint} does not run: nothing to adopt`);
+        active.set(mountpoint, m);
+        failed.delete(mountpoint);
+        log.info(`adopted ${record.reference} at ${mountpoint} (mount server pid ${req.serverPid})`);
+        await persist();
+        return (await m.report()).mount;
+      });
+    };
+
     const umount = async (body: unknown): Promise<{ mountpoint: string }> => {
       const raw = (body as { mountpoint?: unknown } | undefined)?.mountpoint;
       if (typeof raw !== 'string' || !isAbsolute(raw)) throw invalidArgument('umount needs an absolute "mountpoint"');
@@ -185,6 +204,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       [key(ROUTES.ping), async () => info],
       [key(ROUTES.status), status],
       [key(ROUTES.mount), mount],
+      [key(ROUTES.adopt), adopt],
       [key(ROUTES.umount), umount],
       // Answer first, then close: the response must leave before the socket goes.
       [key(ROUTES.shutdown), async (body) => {
@@ -234,6 +254,21 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+
+function parseAdoptRequest(body: unknown, serversDir: string): AdoptRequest {
+  const b = (body ?? {}) as Partial<Record<keyof AdoptRequest, unknown>>;
+  const m = parseMountRequest(body);
+  if (typeof b.mountedAt !== 'string' || Number.isNaN(Date.parse(b.mountedAt))) throw invalidArgument('adopt needs "mountedAt"');
+  if (!Number.isSafeInteger(b.serverPid) || (b.serverPid as number) <= 1) throw invalidArgument('adopt needs the server\'s "serverPid"');
+  // Only a socket where this daemon's own servers live (STATE/mounts): the record is
+  // what later umounts and restarts act on.
+  if (typeof b.serverSocket !== 'string' || !isAbsolute(b.serverSocket) || dirname(b.serverSocket) !== serversDir) {
+    throw invalidArgument(`adopt needs a "serverSocket" in ${serversDir}`);
+  }
+  return {
+    ...m, prefetch: m.prefetch ?? 'none', mountedAt: b.mountedAt, serverPid: b.serverPid as number, serverSocket: b.serverSocket,
+  };
+}
 
 function parseMountRequest(body: unknown): MountRequest {
   const b = (body ?? {}) as Partial<Record<keyof MountRequest, unknown>>;

@@ -28,7 +28,7 @@ import { callSocket } from './socket-call.js';
 /** Opening an image (manifest, config, TOCs over a slow link) and mounting it. */
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** The handshake pipe is the child's fd 3 (0-2 are stdin and the log). */
-const READY_FD = 3;
+export const READY_FD = 3;
 const MAX_READY_LINE_BYTES = 64 * 1024;
 const NEXT_SPARE_DELAY_MS = 1_000;
 
@@ -100,7 +100,9 @@ export function processHost(opts: ProcessHostOptions): MountHost {
     child.stdin.end(`${JSON.stringify(given)}\n`);
     return { child, spec: given };
   };
-  startSpare();
+  // Not at once either: the first mount of a state dir is served by a server the CLI
+  // starts beside this daemon (it adopts it), and a spare loading meanwhile would slow it.
+  setTimeout(startSpare, NEXT_SPARE_DELAY_MS).unref();
 
   return {
     async close() {
@@ -120,32 +122,16 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       delete record.serverSocket;
       let spec: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
       const taken = takeSpare(spec);
-      let child = taken?.child;
+      const child = taken?.child;
       if (taken) {
         spec = taken.spec;
       }
-      if (!child) {
-        const [cmd, ...args] = opts.serverCommand(spec);
-        if (!cmd) throw internal('processHost needs the command that runs a mount server');
-        const logFile = await open(paths.log, 'a', 0o600);
-        try {
-          // Own session (detached): no signal aimed at the daemon's group or terminal reaches it.
-          child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
-        } finally {
-          await logFile.close();
-        }
-      }
       let pid: number;
       try {
-        pid = await awaitReady(child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-      } catch (err) {
-        // Whatever it got to, it must not linger: it may have mounted before it failed or stalled.
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await unmountPath(base.mountpoint).catch(() => {});
-        throw err;
+        pid = child
+          ? await readyOrCleanUp(child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
+          : (await startMountServer(spec, opts.serverCommand(spec), opts.startTimeoutMs)).pid;
       } finally {
-        (child.stdio[READY_FD] as Readable | null)?.destroy();
-        child.unref();
         // The next spare starts a while after this mount is up, not while it opens the image
         // or answers: on two cores a node process loading beside it made a cold mount
         // ~50-100 ms slower. A mount that comes sooner starts its own server.
@@ -160,7 +146,9 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       if (pid !== undefined && socket !== undefined) {
         if (await isServerAlive(pid, socket)) {
           // Alive: attach even if it does not answer now; status shows it, umount kills it.
-          await pingServer(socket, record.mountpoint).then(
+          // Not awaited: the answer only goes to the log (a server that has just mounted
+          // is busy starting its prefetch; the first mount waits on this adoption).
+          void pingServer(socket, record.mountpoint).then(
             () => log.info(`re-attached to mount server pid ${pid} of ${record.mountpoint}`),
             (err: unknown) => log.warn(`mount server pid ${pid} of ${record.mountpoint} is alive but does not answer`, err));
           return hosted({ ...record, serverPid: pid, serverSocket: socket });
@@ -182,6 +170,44 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       return figures;
     },
   };
+}
+
+/**
+ * Starts a mount server for `spec` with `command` (detached, its output in its log) and
+ * waits for its handshake: the daemon's way to mount without a spare, and the CLI's for
+ * the first mount of a state dir (the daemon then adopts it). On failure nothing is left:
+ * the process is killed and whatever it mounted is detached.
+ */
+export async function startMountServer(spec: MountServerSpec, command: readonly string[],
+  timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<{ pid: number; socketPath: string }> {
+  const [cmd, ...args] = command;
+  if (!cmd) throw internal('no command to run a mount server with');
+  const paths = mountServerPaths(spec.stateDir, spec.record.mountpoint);
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  const logFile = await open(paths.log, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    // Own session (detached): no signal aimed at the starter's group or terminal reaches it.
+    child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
+  } finally {
+    await logFile.close();
+  }
+  return { pid: await readyOrCleanUp(child, spec.record.mountpoint, paths.log, timeoutMs), socketPath: spec.socketPath };
+}
+
+/** awaitReady, and on failure kill the server and detach what it may have mounted. */
+async function readyOrCleanUp(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<number> {
+  try {
+    return await awaitReady(child, mountpoint, logPath, timeoutMs);
+  } catch (err) {
+    // Whatever it got to, it must not linger: it may have mounted before it failed or stalled.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await unmountPath(mountpoint).catch(() => {});
+    throw err;
+  } finally {
+    (child.stdio[READY_FD] as Readable | null)?.destroy();
+    child.unref();
+  }
 }
 
 /** The server's pid once it reports a serving mount; rejects with its error, or when it dies or stalls. */

@@ -10,6 +10,8 @@ export const ROUTES = {
   ping: { method: 'GET', path: '/v1/ping' },
   status: { method: 'GET', path: '/v1/status' },
   mount: { method: 'POST', path: '/v1/mount' },
+  /** Take on a mount whose server someone else started (the CLI, for a state dir's first mount). */
+  adopt: { method: 'POST', path: '/v1/adopt' },
   umount: { method: 'POST', path: '/v1/umount' },
   shutdown: { method: 'POST', path: '/v1/shutdown' },
 } as const;
@@ -39,6 +41,18 @@ export interface MountRequest {
   mountpoint: string;
   platform?: string;
   prefetch?: PrefetchMode;
+}
+
+/** A serving mount to record and look after, as its starter knows it. */
+export interface AdoptRequest {
+  reference: string;
+  mountpoint: string;
+  platform?: string;
+  prefetch: PrefetchMode;
+  mountedAt: string;
+  serverPid: number;
+  /** Its control socket: STATE/mounts/<id>.sock of the daemon's state dir. */
+  serverSocket: string;
 }
 
 export interface UmountRequest {

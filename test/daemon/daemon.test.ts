@@ -159,3 +159,16 @@ test('shutdown over the socket unmounts and removes the socket', async (t) => {
   assert.equal(await probeMountpoint(mnt), 'dir');
   await assert.rejects(stat(d.socketPath), { code: 'ENOENT' });
 });
+
+test('adopt: records only a running server of this state dir; otherwise a coded error and no record', async (t) => {
+  const { stateDir, mnt, start } = await setup(t);
+  await start();
+  const client = await DaemonClient.connect(stateDir);
+  const base = { reference: 'demo/app:1', mountpoint: mnt, prefetch: 'none' as const, mountedAt: new Date().toISOString(), serverPid: process.pid };
+  // A socket outside STATE/mounts is refused before anything is looked at.
+  await assert.rejects(client.adopt({ ...base, serverSocket: '/tmp/elsewhere.sock' }), code('INVALID_ARGUMENT'));
+  await assert.rejects(client.adopt({ ...base, serverPid: 0, serverSocket: join(stateDir, 'mounts', 'x.sock') }), code('INVALID_ARGUMENT'));
+  // A pid that is no mount server of that socket (the in-process host adopts nothing).
+  await assert.rejects(client.adopt({ ...base, serverSocket: join(stateDir, 'mounts', 'x.sock') }), code('FAILED_PRECONDITION'));
+  assert.equal((await client.status()).mounts.length, 0);
+});
