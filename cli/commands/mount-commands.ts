@@ -18,7 +18,7 @@ import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountSer
 import { createWriteStream } from 'node:fs';
 import { processHost, READY_FD, startMountServer } from '../../src/daemon/process-host.js';
 import type { MountRequest, MountStatus, StatusReport } from '../../src/daemon/protocol.js';
-import { loadRecords, type MountRecord } from '../../src/daemon/mount-records.js';
+import { loadRecords, newMountRecord } from '../../src/daemon/mount-records.js';
 import { resolveMountpoint } from '../../src/daemon/mountpoint.js';
 import { stopServer } from '../../src/daemon/server-process.js';
 import { parsePlatform } from '../../src/image/platform.js';
@@ -63,19 +63,17 @@ async function mountThroughDaemon(ctx: Context, req: MountRequest & { prefetch: 
   if (running || recorded > 0) return (running ?? await ensureDaemon(ctx.stateDir, daemonArgs(ctx))).mount(req);
 
   const mountpoint = await resolveMountpoint(req.mountpoint);
-  const record: MountRecord = {
-    mountpoint, reference: req.reference, prefetch: req.prefetch, mountedAt: new Date().toISOString(),
-    ...(req.platform ? { platform: req.platform } : {}),
-  };
+  const record = newMountRecord(mountpoint, req);
   const spec: MountServerSpec = { stateDir: ctx.stateDir, record, socketPath: mountServerPaths(ctx.stateDir, mountpoint).socket, readyFd: READY_FD };
   const daemon = ensureDaemon(ctx.stateDir, daemonArgs(ctx));
   daemon.catch(() => {}); // awaited below; a failure then is reported there
   const server = await startMountServer(spec, mountServerArgs(ctx, spec));
+  const served = { ...record, serverPid: server.pid, serverSocket: server.socketPath };
   try {
-    return await (await daemon).adopt({ ...record, serverPid: server.pid, serverSocket: server.socketPath });
+    return await (await daemon).adopt(served);
   } catch (err) {
     // Not adopted: nobody would know this mount; it goes.
-    await stopServer({ ...record, serverPid: server.pid, serverSocket: server.socketPath }).catch(() => {});
+    await stopServer(served).catch(() => {});
     throw err;
   }
 }

@@ -16,7 +16,7 @@ import { PREFETCH_MODES, type PrefetchMode } from './backend.js';
 import { listenControl, type ControlServer, type RouteHandler } from './control-server.js';
 import type { DaemonLog } from './log.js';
 import type { HostedMount, MountHost } from './mount-host.js';
-import { loadRecords, recordsPath, saveRecords, type MountRecord } from './mount-records.js';
+import { loadRecords, newMountRecord, recordsPath, saveRecords, type MountRecord } from './mount-records.js';
 import { resolveMountpoint } from './mountpoint.js';
 import {
   ROUTES, type AdoptRequest, type DaemonInfo, type MountRequest, type MountServerStats, type MountStatus, type RestoreFailure,
@@ -100,23 +100,23 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
     };
 
-    const mount = async (body: unknown): Promise<MountStatus> => {
-      const req = parseMountRequest(body);
-      const mountpoint = await resolveMountpoint(req.mountpoint);
-      return exclusive(mountpoint, async () => {
+    /** Makes `mountpoint` serve through `serve` (start a server, or adopt one), then records it. */
+    const takeOn = (mountpoint: string, serve: () => Promise<HostedMount>, done: string): Promise<MountStatus> =>
+      exclusive(mountpoint, async () => {
         const existing = active.get(mountpoint);
         if (existing) throw alreadyExists(`${mountpoint} already has ${existing.record.reference} mounted`);
-        const record: MountRecord = {
-          mountpoint, reference: req.reference, prefetch: req.prefetch ?? 'none', mountedAt: new Date().toISOString(),
-          ...(req.platform ? { platform: req.platform } : {}),
-        };
-        const m = await host.start(record);
+        const m = await serve();
         active.set(mountpoint, m);
         failed.delete(mountpoint);
-        log.info(`mounted ${record.reference} at ${mountpoint}`);
+        log.info(`${done} ${m.record.reference} at ${mountpoint}`);
         await persist();
         return (await m.report()).mount;
       });
+
+    const mount = async (body: unknown): Promise<MountStatus> => {
+      const req = parseMountRequest(body);
+      const mountpoint = await resolveMountpoint(req.mountpoint);
+      return takeOn(mountpoint, () => host.start(newMountRecord(mountpoint, req)), 'mounted');
     };
 
     // A mount whose server the CLI started itself (the first mount of a state dir, started
@@ -124,18 +124,11 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     const adopt = async (body: unknown): Promise<MountStatus> => {
       const req = parseAdoptRequest(body, join(stateDir, 'mounts'));
       const mountpoint = await resolveMountpoint(req.mountpoint);
-      return exclusive(mountpoint, async () => {
-        const existing = active.get(mountpoint);
-        if (existing) throw alreadyExists(`${mountpoint} already has ${existing.record.reference} mounted`);
-        const record: MountRecord = { ...req, mountpoint };
-        const m = await host.attach(record);
+      return takeOn(mountpoint, async () => {
+        const m = await host.attach({ ...req, mountpoint });
         if (!m) throw failedPrecondition(`the mount server pid ${req.serverPid} of ${mountpoint} does not run: nothing to adopt`);
-        active.set(mountpoint, m);
-        failed.delete(mountpoint);
-        log.info(`adopted ${record.reference} at ${mountpoint} (mount server pid ${req.serverPid})`);
-        await persist();
-        return (await m.report()).mount;
-      });
+        return m;
+      }, `adopted (mount server pid ${req.serverPid})`);
     };
 
     const umount = async (body: unknown): Promise<{ mountpoint: string }> => {

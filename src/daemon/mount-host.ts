@@ -80,6 +80,11 @@ export async function serveRecord(record: MountRecord, backend: MountBackend, mo
   };
 }
 
+/** What a served mount reports: its status and the cache of the process serving it. */
+export function servedStats(record: MountRecord, served: ServedMount, backend: MountBackend): MountServerStats {
+  return { mount: mountStatus(record, served.image, served.fuse.stats(), process.pid), cache: backend.cacheFigures() };
+}
+
 /** The daemon serves FUSE itself (tests, embedding): a daemon's exit ends its mounts. */
 export function inProcessHost(backend: MountBackend, mountTree: MountTree, log: DaemonLog): MountHost {
   return {
@@ -88,7 +93,7 @@ export function inProcessHost(backend: MountBackend, mountTree: MountTree, log: 
       served.image.startBackground();
       return {
         record,
-        report: async () => ({ mount: mountStatus(record, served.image, served.fuse.stats(), process.pid), cache: backend.cacheFigures() }),
+        report: async () => servedStats(record, served, backend),
         unmount: () => served.close(),
         release: () => served.close(),
       };

@@ -18,6 +18,14 @@ export interface MountRecord {
   serverSocket?: string;
 }
 
+/** The record of a mount being made now at `mountpoint` (absolute, resolved); no server yet. */
+export function newMountRecord(mountpoint: string, req: { reference: string; prefetch?: PrefetchMode; platform?: string }): MountRecord {
+  return {
+    mountpoint, reference: req.reference, prefetch: req.prefetch ?? 'none', mountedAt: new Date().toISOString(),
+    ...(req.platform ? { platform: req.platform } : {}),
+  };
+}
+
 const FILE = 'mounts.json';
 const VERSION = 1;
 

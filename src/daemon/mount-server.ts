@@ -14,9 +14,8 @@ import { VERSION } from '../version.js';
 import { PREFETCH_MODES, type MountBackend, type PrefetchMode } from './backend.js';
 import { listenControl, type RouteHandler } from './control-server.js';
 import type { DaemonLog } from './log.js';
-import { serveRecord } from './mount-host.js';
+import { servedStats, serveRecord } from './mount-host.js';
 import type { MountRecord } from './mount-records.js';
-import { mountStatus } from './mount-status.js';
 import { SERVER_ROUTES, type MountServerInfo, type MountServerStats } from './protocol.js';
 import type { MountTree } from './tree-mount.js';
 
@@ -92,10 +91,7 @@ export async function startMountServer(opts: MountServerOptions): Promise<MountS
   let closing: Promise<void> | undefined;
 
   const info: MountServerInfo = { pid: process.pid, version: VERSION, mountpoint: record.mountpoint };
-  const stats = async (): Promise<MountServerStats> => ({
-    mount: mountStatus(record, served.image, served.fuse.stats(), process.pid),
-    cache: backend.cacheFigures(),
-  });
+  const stats = async (): Promise<MountServerStats> => servedStats(record, served, backend);
   const routes = new Map<string, RouteHandler>([
     [key(SERVER_ROUTES.ping), async () => info],
     [key(SERVER_ROUTES.stats), stats],
