@@ -70,11 +70,14 @@ export function processHost(opts: ProcessHostOptions): MountHost {
   // The spare: started ahead of time, given a spec on stdin by the next start().
   let spare: { child: ChildProcess; socketPath: string } | undefined;
   let closed = false;
+  /** A spare is being spawned (spare is set only once it is): two timers must not make two. */
+  let starting = false;
   const startSpare = (): void => {
-    if (closed || spare || !opts.spareCommand) return;
+    if (closed || spare || starting || !opts.spareCommand) return;
     const socketPath = join(stateDir, 'mounts', `spare-${randomBytes(6).toString('hex')}.sock`);
     const [cmd, ...args] = opts.spareCommand(socketPath);
     if (!cmd) return;
+    starting = true;
     void (async () => {
       await mkdir(join(stateDir, 'mounts'), { recursive: true, mode: 0o700 });
       const logFile = await open(join(stateDir, 'mounts', 'spare.log'), 'a', 0o600);
@@ -87,7 +90,7 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       } finally {
         await logFile.close();
       }
-    })().catch((err: unknown) => log.warn('starting a spare mount server', err));
+    })().catch((err: unknown) => log.warn('starting a spare mount server', err)).finally(() => { starting = false; });
   };
   /** Hands `spec` to the spare, if one is alive (on the spare's socket); it then is that mount's server. */
   const takeSpare = (spec: MountServerSpec): { child: ChildProcess; spec: MountServerSpec } | undefined => {
@@ -116,20 +119,17 @@ export function processHost(opts: ProcessHostOptions): MountHost {
 
     async start(base) {
       const paths = mountServerPaths(stateDir, base.mountpoint);
-      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       const record: MountRecord = { ...base };
       delete record.serverPid;
       delete record.serverSocket;
-      let spec: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
-      const taken = takeSpare(spec);
-      const child = taken?.child;
-      if (taken) {
-        spec = taken.spec;
-      }
+      const own: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
+      const taken = takeSpare(own);
+      const spec = taken?.spec ?? own;
       let pid: number;
       try {
-        pid = child
-          ? await readyOrCleanUp(child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
+        // A spare made its directory; startMountServer makes it for a server of its own.
+        pid = taken
+          ? await readyOrCleanUp(taken.child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
           : (await startMountServer(spec, opts.serverCommand(spec), opts.startTimeoutMs)).pid;
       } finally {
         // The next spare starts a while after this mount is up, not while it opens the image
