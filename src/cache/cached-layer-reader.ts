@@ -16,10 +16,10 @@
 import { failedPrecondition, internal, invalidArgument, unavailable } from '../errors.js';
 import type { LayerEntry } from '../formats/layer-entry.js';
 import type { ChunkRef, LayerIndex } from '../formats/layer-index.js';
-import { LIMITS } from '../formats/layer-index.js';
+import { chunkProblem, LIMITS } from '../formats/layer-index.js';
 import { checkRange, type RangeReader } from '../formats/range-reader.js';
 import { BlobOrder, type KeyedChunk } from './blob-order.js';
-import { chunkKey, chunkProblem, decodeAndVerify, describeChunk } from './chunk-key.js';
+import { chunkKey, decodeAndVerify, describeChunk } from './chunk-key.js';
 import type { ChunkStore } from './chunk-store.js';
 import { FetchLimiter, type FetchPriority } from './fetch-limiter.js';
 import type { ReadCounters } from './read-counters.js';

@@ -73,3 +73,27 @@ export const LIMITS = {
   /** Largest single file we believe (1 TiB); bigger claims are corrupt input. */
   maxFileBytes: 2 ** 40,
 } as const;
+
+/** A chunk digest as the formats write it. */
+export const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * Why `c` cannot be read from a blob of `blobSize` bytes, or undefined when it can: the
+ * one check of a chunk's own fields, made by the chunked indexes when they are built and
+ * by the chunk cache before it fetches.
+ */
+export function chunkProblem(c: ChunkRef, blobSize: number): string | undefined {
+  // Field by field, no array: this runs for every chunk of a layer.
+  if (!(isCount(c.fileOffset) && isCount(c.size) && isCount(c.blobOffset) && isCount(c.blobLength) && isCount(c.innerOffset))) {
+    return 'has a non-integer or negative field';
+  }
+  if (c.digest !== undefined && !SHA256_DIGEST.test(c.digest)) return `has digest ${JSON.stringify(c.digest)}, not sha256:<64 hex>`;
+  if (c.encoding === 'zeros') return undefined;
+  if (c.blobLength > LIMITS.maxChunkBytes || c.innerOffset + c.size > LIMITS.maxChunkBytes) {
+    return `is larger than ${LIMITS.maxChunkBytes} bytes`;
+  }
+  if (c.blobOffset + c.blobLength > blobSize) return `lies past the end of the blob (${blobSize} bytes)`;
+  return undefined;
+}

@@ -9,7 +9,7 @@ import { LIMITS } from '../layer-index.js';
 import type { RangeReader } from '../range-reader.js';
 import { parseTarStream } from '../tar/parse-tar-stream.js';
 import { LEGACY_FOOTER_SIZE, parseFooter } from './footer.js';
-import { SHA256_DIGEST } from './toc-fields.js';
+import { SHA256_DIGEST } from '../layer-index.js';
 import { sha256Digest } from '../../reference/digest.js';
 
 export const TOC_TAR_NAME = 'stargz.index.json';

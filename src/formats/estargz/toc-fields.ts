@@ -5,13 +5,12 @@
 
 import { invalidArgument } from '../../errors.js';
 import type { EntryType, LayerEntry } from '../layer-entry.js';
-import { LIMITS } from '../layer-index.js';
+import { LIMITS, SHA256_DIGEST } from '../layer-index.js';
 import { cleanTarName } from '../tar/tar-name.js';
 
 /** One TOC entry as parsed JSON (an object with unknown field values). */
 export type RawTocEntry = Readonly<Record<string, unknown>>;
 
-export const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // RFC 3339 as Go writes it (time.RFC3339 / RFC3339Nano): date, 'T', time, zone.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;

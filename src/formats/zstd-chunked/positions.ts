@@ -15,7 +15,7 @@
 import { invalidArgument } from '../../errors.js';
 import { ANNOTATIONS } from '../../image/oci-types.js';
 import { LIMITS } from '../layer-index.js';
-import { SHA256_DIGEST } from '../estargz/toc-fields.js';
+import { SHA256_DIGEST } from '../layer-index.js';
 
 export const FOOTER_SIZE = 64;
 export const LEGACY_FOOTER_SIZE = 40;
