@@ -1,40 +1,56 @@
-// Issue 9's memory figure: resident set of the daemon per mounted file, above a fixed base.
-// Where lazysnap serves each mount from its own process (mount-server), the files' state
-// lives there: every process on the state dir is counted, and the fixed base of each is
-// taken to be what the idle daemon used before any mount (one node process with lazysnap's
-// code loaded). A second figure, walk-only, counts only what `find` added.
-// One daemon (started on its own, so that its base is read before any mount), then both
-// fixture images mounted with --prefetch none and walked with `find` so that every node of
-// both trees is loaded; (RSS after - RSS before) / files. The memory chunk cache holds only
-// what the indexes needed here, and status says how much: reported beside the figure.
+// Issue 9's memory figure: what lazysnap's processes hold per mounted file, above a fixed
+// base. Where lazysnap serves each mount from its own process (mount-server), the files'
+// state lives there, so the fixed base is per process:
+//   the daemon: its RSS idle, before any mount;
+//   a mount server: the RSS of the server of a small image (the edge-case fixture, a few
+//     dozen files), mounted, walked and settled the same way: node, lazysnap's code, the
+//     FUSE session, the decoders and the caches' fixed parts, which every mount costs
+//     whatever its size;
+//   a spare server (started ahead of the next mount, serving nothing): all base.
+// Per file = (daemon - its base + each measured server - the small image's server) / files.
+// The figure before this split (every process counted against the idle daemon's RSS,
+// which leaves each server's own fixed cost in the per-file figure) is reported beside it.
+// Both measured images are mounted with --prefetch none and walked with `find`, so that
+// every node of both trees is loaded; settled = SETTLE_MS after the walks (the servers
+// collect their garbage once they go quiet). The memory chunk cache holds only what the
+// indexes needed here, and status says how much: reported beside the figure.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defer } from './cleanup.js';
-import { run, start, stopChild } from './exec.js';
+import { run } from './exec.js';
 import { Lazysnap, pidsOfStateDir, rssBytes } from './lazysnap-cli.js';
 
 export interface MemoryReport {
   images: string[];
+  /** The small image whose server is the mount-server base. */
+  baseImage: string;
   files: number;
+  /** Idle daemon's RSS before any mount. */
   baseRssBytes: number;
+  /** RSS of the small image's server, settled. */
+  serverBaseRssBytes: number;
+  /** RSS of each measured image's server, settled (same order as images). */
+  serverRssBytes: number[];
+  /** Daemon RSS, settled. */
+  daemonRssBytes: number;
   /** RSS of all processes 1 s after the walks. */
   afterRssBytes: number;
-  /** RSS of all processes settleMs later: what the per-file figure is computed from. */
+  /** RSS of all processes settleMs later. */
   settledRssBytes: number;
   settleMs: number;
   /** cache.memoryBytes from status after the walks (chunk data, not per-file state). */
   memoryCacheBytes?: number;
-  /** (settled RSS - processes x base) / files. */
+  /** (daemon - base + servers - server base) / files: the figure the goal is judged on. */
   bytesPerFile: number;
-  /** The same from the RSS 1 s after the walks. */
-  bytesPerFileRightAfter: number;
-  /** Processes summed in afterRssBytes (daemon + mount servers). */
+  /** (all processes settled - processes x idle daemon RSS) / files: the figure of earlier runs. */
+  bytesPerFileAllProcesses: number;
+  /** Processes summed in afterRssBytes (daemon + mount servers + spare). */
   processes: number;
   /** (RSS after the walks - RSS right after the mounts) / files, all processes. */
   walkOnlyBytesPerFile: number;
-  /** Same, with the memory chunk cache's bytes taken out. */
+  /** bytesPerFile with the memory chunk cache's bytes taken out. */
   bytesPerFileWithoutCache?: number;
   goalBytesPerFile: 300;
 }
@@ -42,24 +58,17 @@ export interface MemoryReport {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const SETTLE_MS = 15_000;
 
-/** refs: HOST/NAME:TAG of each image to mount in the one daemon. */
-export async function measureDaemonMemory(repoRoot: string, refs: string[]): Promise<MemoryReport> {
+/** refs: HOST/NAME:TAG of each image to measure; baseRef: the small image of the server base. */
+export async function measureDaemonMemory(repoRoot: string, refs: string[], baseRef: string): Promise<MemoryReport> {
   const ls = await Lazysnap.create(repoRoot);
   const dirs = await mkdtemp(join(tmpdir(), 'lazysnap-bench-mem-'));
   const removeDirs = defer(`memory mountpoints ${dirs}`, () => rm(dirs, { recursive: true, force: true }));
-  // The daemon in the foreground as our child: the CLI only starts one on a mount, and the
-  // base must be read before any mount.
-  const daemon = start('node', [join(repoRoot, 'bin', 'lazysnap'), '--state-dir', ls.stateDir, '--quiet', 'daemon']);
-  const stopDaemon = defer('memory-bench daemon', () => stopChild(daemon, 15_000));
   const umounts: (() => Promise<void>)[] = [];
   try {
-    let pid: number | undefined;
-    for (let i = 0; i < 200 && !pid; i++) {
-      if (daemon.exitCode !== null) throw new Error(`lazysnap daemon exited ${daemon.exitCode} before answering`);
-      await sleep(100);
-      pid = await ls.daemonPid();
-    }
-    if (!pid) throw new Error('lazysnap daemon did not answer status within 20 s');
+    // Started as every mount starts it (same node flags), before any mount: its base.
+    await ls.cli(['daemon', 'start']);
+    const pid = await ls.daemonPid();
+    if (!pid) throw new Error('lazysnap daemon start returned, but status names no daemon pid');
     await sleep(1000); // let start-up garbage settle before the base is read
     const baseRssBytes = (await rssBytes(pid)) ?? 0;
     const total = async (): Promise<{ rss: number; n: number }> => {
@@ -68,40 +77,56 @@ export async function measureDaemonMemory(repoRoot: string, refs: string[]): Pro
       for (const p of pids) rss += (await rssBytes(p)) ?? 0;
       return { rss, n: pids.length };
     };
-    const mnts: string[] = [];
-    for (const [i, ref] of refs.entries()) {
-      const mnt = join(dirs, `m${i}`);
+    const walk = async (mnt: string): Promise<number> => {
+      // -xdev: count this mount only. Every entry is now a node lazysnap holds.
+      const r = await run('sh', ['-c', 'find "$1" -xdev | wc -l', 'find', mnt], { timeoutMs: 600_000 });
+      return Number(r.stdout.trim()) - 1; // the mountpoint itself is no file of the image
+    };
+    const mountAt = async (ref: string, name: string): Promise<string> => {
+      const mnt = join(dirs, name);
       await run('mkdir', [mnt]);
       umounts.push(await ls.mount(ref, mnt, 'none'));
-      mnts.push(mnt);
-    }
+      return mnt;
+    };
+    const baseMnt = await mountAt(baseRef, 'base');
+    await walk(baseMnt);
+    const mnts: string[] = [];
+    for (const [i, ref] of refs.entries()) mnts.push(await mountAt(ref, `m${i}`));
     await sleep(1000);
     const mounted = await total();
     let files = 0;
-    for (const mnt of mnts) {
-      // -xdev: count this mount only. Every entry is now a node lazysnap holds.
-      const r = await run('sh', ['-c', 'find "$1" -xdev | wc -l', 'find', mnt], { timeoutMs: 600_000 });
-      files += Number(r.stdout.trim()) - 1; // the mountpoint itself is no file of the image
-    }
+    for (const mnt of mnts) files += await walk(mnt);
     await sleep(1000);
     const after = await total();
-    // Steady state: the heap a burst (opening an image, a walk) grew is handed back to the
-    // OS by V8's memory reducer some seconds later (the servers collect once after mounting).
     await sleep(SETTLE_MS);
     const settled = await total();
-    const st = (await ls.status()) as { cache?: { memoryBytes?: number } };
-    const memoryCacheBytes = st.cache?.memoryBytes;
-    const above = settled.rss - settled.n * baseRssBytes;
+    const st = await ls.status();
+    const serverOf = async (mnt: string): Promise<number> => {
+      const serverPid = st.mounts?.find((m) => m.mountpoint === mnt)?.serverPid;
+      const rss = serverPid ? await rssBytes(serverPid) : undefined;
+      if (rss === undefined) throw new Error(`status names no live server for ${mnt}: the per-process base needs one`);
+      return rss;
+    };
+    const serverBaseRssBytes = await serverOf(baseMnt);
+    const serverRssBytes: number[] = [];
+    for (const mnt of mnts) serverRssBytes.push(await serverOf(mnt));
+    const daemonRssBytes = (await rssBytes(pid)) ?? 0;
+    const memoryCacheBytes = (st as { cache?: { memoryBytes?: number } }).cache?.memoryBytes;
+    const above = daemonRssBytes - baseRssBytes + serverRssBytes.reduce((sum, r) => sum + r - serverBaseRssBytes, 0);
     return {
       images: refs,
+      baseImage: baseRef,
       files,
       baseRssBytes,
+      serverBaseRssBytes,
+      serverRssBytes,
+      daemonRssBytes,
       afterRssBytes: after.rss,
       settledRssBytes: settled.rss,
       settleMs: SETTLE_MS,
       memoryCacheBytes,
       bytesPerFile: Math.round(above / files),
-      bytesPerFileRightAfter: Math.round((after.rss - after.n * baseRssBytes) / files),
+      bytesPerFileAllProcesses: Math.round((settled.rss - settled.n * baseRssBytes) / files),
       processes: settled.n,
       walkOnlyBytesPerFile: Math.round((after.rss - mounted.rss) / files),
       bytesPerFileWithoutCache: memoryCacheBytes !== undefined ? Math.round((above - memoryCacheBytes) / files) : undefined,
@@ -110,7 +135,6 @@ export async function measureDaemonMemory(repoRoot: string, refs: string[]): Pro
   } finally {
     for (const u of umounts.reverse()) await u();
     await ls.close();
-    await stopDaemon();
     await removeDirs();
   }
 }

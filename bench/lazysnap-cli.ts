@@ -15,6 +15,8 @@ export interface StatusMount {
   requests?: number;
   cacheHits?: number;
   cacheMisses?: number;
+  /** The process serving this mount (absent when the daemon serves it itself). */
+  serverPid?: number;
 }
 
 export interface StatusDoc {

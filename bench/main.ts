@@ -230,12 +230,13 @@ async function main(): Promise<void> {
   const memory = fixtureName
     ? await step('daemon memory section (issue 9: debian and python mounted in one daemon)', notes, async () => {
         const refs: string[] = [];
-        for (const img of ['debian', 'python']) {
+        for (const img of ['debian', 'python', 'edge']) {
           const tag = `fixtures/${img}:zstdchunked`;
           if (img !== fixtureName) await pushFromLayout(join(fixturesDir, 'oci'), `${img}-zstdchunked`, `${host}/${tag}`);
           refs.push(`${host}/${tag}`);
         }
-        return measureDaemonMemory(repoRoot, refs);
+        const base = refs.pop()!; // edge: the small image whose server is the fixed base
+        return measureDaemonMemory(repoRoot, refs, base);
       })
     : undefined;
 

@@ -113,12 +113,14 @@ export function renderLargeRead(l: LargeReadReport): string {
 
 /** Issue 9's memory figure (bench/daemon-memory.ts). */
 export function renderMemory(m: MemoryReport): string {
+  const servers = m.serverRssBytes.map((r, i) => `${m.images[i]} ${mb(r)}`).join(', ');
   return [
     '## Daemon memory per mounted file (issue 9)',
     '',
     `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files.`,
-    `VmRSS of the idle daemon before any mount (the fixed base, counted once per process): ${mb(m.baseRssBytes)}; all ${m.processes} lazysnap processes of the state dir (daemon + mount servers) 1 s after the walks: ${mb(m.afterRssBytes)} (${m.bytesPerFileRightAfter ?? '?'} bytes per file above the base), settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s later: ${mb(m.settledRssBytes ?? m.afterRssBytes)}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
-    `Walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
+    `Fixed base, per process: the idle daemon before any mount ${mb(m.baseRssBytes)}; a mount server: the server of ${m.baseImage} (a small image), mounted and walked the same way, ${mb(m.serverBaseRssBytes)}; a spare server serves nothing (all base).`,
+    `Settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s after the walks: daemon ${mb(m.daemonRssBytes)}, servers ${servers}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
+    `Every process (${m.processes}) against the idle daemon's RSS, as earlier runs counted: ${m.bytesPerFileAllProcesses} bytes per file settled; all processes 1 s after the walks ${mb(m.afterRssBytes)}, settled ${mb(m.settledRssBytes)}; walk only (after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
     '',
     `**${m.bytesPerFile} bytes per file** above the base, settled${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
     '',

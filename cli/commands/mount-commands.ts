@@ -37,15 +37,28 @@ const load = {
 
 const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
 
+/**
+ * --max-semi-space-size=1 (MB), for the daemon and every mount server: both live long and
+ * allocate in bursts (opening an image: tens of megabytes of short-lived objects), which
+ * grow V8's young generation to its default 16 MB semi-spaces, and a grown young
+ * generation stays committed for the life of the process. Measured on the python image
+ * (8151 files): a server held 13.5 MB above its base after mounting, a walk and a
+ * collection, against 22-35 MB with the default, and opened the image no slower (185
+ * against 210 ms, median of six).
+ */
+const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1'];
+
 /** The command that runs this state dir's daemon in the foreground (with our registry options). */
 function daemonArgs(ctx: Context): string[] {
-  return [process.execPath, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
+  return [process.execPath, ...LEAN_HEAP_FLAGS, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
 }
+
+/** A mount server's: also --expose-gc, to collect once each time it goes quiet (src/daemon/idle-collector.ts). */
+const MOUNT_SERVER_NODE_FLAGS = ['--expose-gc', ...LEAN_HEAP_FLAGS];
 
 /** The command that runs one mount server (the daemon passes on its registry options). */
 function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
-  // --expose-gc: the server collects once after mounting (releaseStartupGarbage in mount-server.ts).
-  return [process.execPath, '--expose-gc', BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
+  return [process.execPath, ...MOUNT_SERVER_NODE_FLAGS, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
     ...(spec ? [JSON.stringify(spec)] : [])];
 }
 
@@ -185,7 +198,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
   program
     .command('daemon')
     .description('run the daemon (the control side) in the foreground; the CLI starts it when needed')
-    .argument('[action]', 'stop: stop the control side (mounts keep serving; with --all they are unmounted too)')
+    .argument('[action]', 'start: start it in the background, as the CLI does, unless it runs; stop: stop the control side (mounts keep serving; with --all they are unmounted too)')
     .option('--all', 'with stop: also unmount every mount (they come back when a daemon starts again)')
     .action((action: string | undefined, o: { all?: boolean }) =>
       run(async (ctx) => {
@@ -194,7 +207,13 @@ export function registerMountCommands(program: Command, run: Runner): void {
           if (client) await client.shutdown({ unmountAll: o.all === true });
           return;
         }
-        if (action !== undefined) throw invalidArgument(`daemon ${action}: the only action is "stop"`);
+        if (action === 'start') {
+          if (o.all) throw invalidArgument('--all goes with "daemon stop"');
+          const { daemon } = await (await ensureDaemon(ctx.stateDir, daemonArgs(ctx))).status();
+          if (!ctx.quiet) process.stdout.write(`lazysnap daemon running, pid ${daemon.pid} (state dir ${ctx.stateDir})\n`);
+          return;
+        }
+        if (action !== undefined) throw invalidArgument(`daemon ${action}: the actions are "start" and "stop"`);
         if (o.all) throw invalidArgument('--all goes with "daemon stop"');
         const log = streamLog(process.stderr);
         // The daemon holds no cache: the mount servers do. It reports the configured limit.

@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import { PREFETCH_MODES, type MountBackend, type PrefetchMode } from './backend.js';
 import { listenControl, type RouteHandler } from './control-server.js';
 import type { DaemonLog } from './log.js';
+import { collectWhenIdle } from './idle-collector.js';
 import { servedStats, serveRecord } from './mount-host.js';
 import type { MountRecord } from './mount-records.js';
 import { SERVER_ROUTES, type MountServerInfo, type MountServerStats } from './protocol.js';
@@ -76,6 +77,8 @@ export interface MountServer {
   close(): Promise<void>;
   /** Starts the image's prefetch: once the mount has been reported ready. */
   startBackground(): void;
+  /** Grows whenever the mount works (FUSE callbacks answered, bytes fetched). */
+  activity(): number;
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -125,7 +128,12 @@ export async function startMountServer(opts: MountServerOptions): Promise<MountS
   })());
   if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
   log.info(`mount server ${VERSION} pid ${process.pid}: ${record.reference} at ${record.mountpoint}, socket ${spec.socketPath}`);
-  return { closed, close, startBackground: () => served.image.startBackground() };
+  return {
+    closed,
+    close,
+    startBackground: () => served.image.startBackground(),
+    activity: () => served.fuse.stats().ops + served.image.counters().bytesFetched,
+  };
 }
 
 /**
@@ -148,23 +156,10 @@ export async function runMountServerProcess(opts: MountServerOptions): Promise<v
     await server.close();
   }
   server.startBackground();
-  const trim = setTimeout(releaseStartupGarbage, HEAP_TRIM_DELAY_MS).unref();
+  const stopCollecting = collectWhenIdle({ activity: () => server.activity() });
   await server.closed;
-  clearTimeout(trim);
+  stopCollecting();
 }
-
-/**
- * Opening an image leaves tens of megabytes of garbage (the parsed TOC JSON) in a heap that
- * V8 keeps committed until the next burst of allocation: measured, a server of the python
- * image held 35 MB above its base. One full collection a little after mounting (not
- * during: it would stall the first reads) lets V8's memory reducer hand the pages back
- * within seconds (9 MB above base). Needs node's --expose-gc, which the daemon passes to
- * every mount server; without it this does nothing.
- */
-function releaseStartupGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-const HEAP_TRIM_DELAY_MS = 2_000;
 
 /** Writes the handshake line; false when the daemon that waits for it is gone. */
 function report(fd: number | undefined, line: ReadyLine): boolean {

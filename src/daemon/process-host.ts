@@ -82,7 +82,7 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       await mkdir(join(stateDir, 'mounts'), { recursive: true, mode: 0o700 });
       const logFile = await open(join(stateDir, 'mounts', 'spare.log'), 'a', 0o600);
       try {
-        const child = spawn(cmd, args, { detached: true, stdio: ['pipe', logFile.fd, logFile.fd, 'pipe'] });
+        const child = spawn(cmd, args, { detached: true, env: serverEnv(), stdio: ['pipe', logFile.fd, logFile.fd, 'pipe'] });
         child.on('error', (err) => log.warn('spare mount server', err));
         child.on('exit', () => { if (spare?.child === child) spare = undefined; });
         if (closed) child.stdin?.end();
@@ -188,11 +188,24 @@ export async function startMountServer(spec: MountServerSpec, command: readonly 
   let child: ChildProcess;
   try {
     // Own session (detached): no signal aimed at the starter's group or terminal reaches it.
-    child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
+    child = spawn(cmd, args, { detached: true, env: serverEnv(), stdio: ['ignore', logFile.fd, logFile.fd, 'pipe'] });
   } finally {
     await logFile.close();
   }
   return { pid: await readyOrCleanUp(child, spec.record.mountpoint, paths.log, timeoutMs), socketPath: spec.socketPath };
+}
+
+/**
+ * A mount server's environment: ours, plus a fixed glibc mmap threshold (unless one is
+ * set). glibc raises its threshold each time a large block is freed, after which the
+ * large buffers of opening an image (the TOC, its JSON text, fetched bodies) come from
+ * the heap and stay there, fragmented, for the life of the server. Fixed at 1 MiB, a
+ * buffer that large is mapped and unmapped on its own. Measured on the python image
+ * (8151 files): 13-23 MB above the base after mounting and a walk, 10 MB with it, and
+ * the same with 128 KiB; smaller blocks still come from (and go back to) the heap.
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(1024 * 1024) };
 }
 
 /** awaitReady, and on failure kill the server and detach what it may have mounted. */

@@ -14,7 +14,26 @@
 import { ZSTDDecoder } from 'zstddec';
 
 const decoder = new ZSTDDecoder();
-await decoder.init();
+await withoutGlobalFetch(() => decoder.init());
+
+/**
+ * Runs `start` with globalThis.fetch hidden. zstddec loads its WebAssembly with fetch() of
+ * a data: URL whenever fetch exists, and in node the first use of fetch loads undici's
+ * whole web layer: 34 ms of every mount server's start (this module is loaded before the
+ * first mount answers) and 4 MB it keeps, for a 60 KB base64 string. Without fetch, it
+ * takes its other path (Buffer + WebAssembly.instantiate, under a millisecond). zstddec
+ * decides which during the call itself, so fetch is back before the promise settles.
+ */
+function withoutGlobalFetch<T>(start: () => T): T {
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (!own?.configurable) return start();
+  delete (globalThis as { fetch?: unknown }).fetch;
+  try {
+    return start();
+  } finally {
+    Object.defineProperty(globalThis, 'fetch', own);
+  }
+}
 
 /**
  * `data` (whole zstd frames) decoded, when it decodes to exactly `size` bytes; undefined

@@ -94,6 +94,26 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     }
   });
 
+  it('daemon start starts the control side once, with the lean heap flags; stop ends it; other actions are refused', async () => {
+    const state = newState('daemon-start');
+    const first = await runCli(['daemon', 'start'], { stateDir: state });
+    assert.equal(first.code, 0, first.stderr);
+    const pid = (await status(state)).daemon.pid;
+    assert.ok(await alive(pid), `daemon ${pid} is not running`);
+    assert.match(first.stdout, new RegExp(`pid ${pid}\\b`));
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    assert.ok(cmdline.includes('--max-semi-space-size=1'), cmdline.join(' '));
+    const again = await runCli(['daemon', 'start'], { stateDir: state });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await status(state)).daemon.pid, pid, 'a second start must not start a second daemon');
+    const bad = await runCli(['daemon', 'restart'], { stateDir: state });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /daemon restart: the actions are "start" and "stop"/);
+    const stop = await runCli(['daemon', 'stop'], { stateDir: state });
+    assert.equal(stop.code, 0, stop.stderr);
+    await waitDead(pid);
+  });
+
   it('python (zstd:chunked) mounts lazily: python3 runs in it after fetching a small part', async () => {
     const state = newState('python');
     const mnt = await mountAt(state, refs.get('python-zstdchunked')!, 'python', ['--prefetch', 'none']);

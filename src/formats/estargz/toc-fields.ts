@@ -151,6 +151,15 @@ export function tocLayerEntry(f: TocFieldReader, type: EntryType): LayerEntry {
   };
 }
 
+/**
+ * A chunk's digest, sharing the file's string when they are equal: a one-chunk file's
+ * chunkDigest repeats its digest, and chunk lists live as long as the mount (88 bytes a
+ * file saved).
+ */
+export function chunkDigestOf(chunkDigest: string | undefined, fileDigest: string | undefined): string | undefined {
+  return chunkDigest !== undefined && chunkDigest === fileDigest ? fileDigest : chunkDigest;
+}
+
 function hardlinkTarget(f: TocFieldReader): string {
   const target = cleanTarName(f.string('linkName'), () => `hardlink target of ${f.where}`);
   if (target === '') throw f.fail('is a hardlink without a target');

@@ -13,7 +13,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
+import { chunkDigestOf, TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
   readonly entries: LayerEntry[];
@@ -89,7 +89,7 @@ function chunkRefs(file: LayerEntry, at: { readonly where: string }, pieces: Pie
     // One chunk: the whole payload, verified by the file's digest.
     const blobLength = endOffset - first.offset;
     if (blobLength > LIMITS.maxChunkBytes || file.size > LIMITS.maxChunkBytes) throw fail(`single chunk of ${file.size} bytes (${blobLength} compressed) is over the cap of ${LIMITS.maxChunkBytes}`);
-    const digest = first.digest ?? file.digest;
+    const digest = chunkDigestOf(first.digest, file.digest) ?? file.digest;
     return [first.zeros
       ? { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength: 0, innerOffset: 0, encoding: 'zeros' }
       : { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength, innerOffset: 0, encoding: 'zstd', ...(digest ? { digest } : {}) }];

@@ -1,0 +1,67 @@
+// Hands a mount server's garbage back once it goes quiet. Opening an image (the parsed TOC
+// JSON), a walk of the tree (a path string and a stat object per FUSE callback) and a
+// prefetch (decoded chunks on their way to the caches) each leave tens of megabytes of
+// garbage in a heap that V8 keeps committed until the next burst of allocation: on an idle
+// server, which is what most mounts are most of the time, that is never. Measured: the
+// python image's server held 35 MB above its base after mounting, 9 MB after one full
+// collection. So: one collection each time activity stops, never during it (a full
+// collection of this heap stalls the JS thread for some milliseconds, which a read waiting
+// on it would feel), at most one per burst. The same idea as Go's background scavenger.
+//
+// Needs node's --expose-gc (the daemon passes it to every mount server); without it this
+// does nothing.
+
+export interface IdleCollectorOptions {
+  /** A number that changes whenever the server works (FUSE callbacks, fetched bytes). */
+  activity(): number;
+  /** How long activity must have stood still before collecting. */
+  quietMs?: number;
+  /** How often activity is sampled. */
+  checkMs?: number;
+  /** The collection itself (tests pass a counter). */
+  collect?: () => void;
+}
+
+const DEFAULT_QUIET_MS = 2_000;
+const DEFAULT_CHECK_MS = 500;
+
+/**
+ * The decision alone: fed samples of activity, says when to collect. The process starts
+ * dirty (it has just opened an image), so the first collection comes once the mount has
+ * been quiet for quietMs; then one after each later burst.
+ */
+export class IdleWatch {
+  private last: number;
+  private quietSince: number;
+  private dirty = true;
+
+  constructor(activity: number, now: number, private readonly quietMs = DEFAULT_QUIET_MS) {
+    this.last = activity;
+    this.quietSince = now;
+  }
+
+  /** True when a collection is due now (then not again until activity changes). */
+  sample(activity: number, now: number): boolean {
+    if (activity !== this.last) {
+      this.last = activity;
+      this.quietSince = now;
+      this.dirty = true;
+      return false;
+    }
+    if (!this.dirty || now - this.quietSince < this.quietMs) return false;
+    this.dirty = false;
+    return true;
+  }
+}
+
+/** Starts watching on a timer; returns a stop function. */
+export function collectWhenIdle(opts: IdleCollectorOptions): () => void {
+  const collect = opts.collect ?? (globalThis as { gc?: () => void }).gc;
+  if (!collect) return () => {};
+  const watch = new IdleWatch(opts.activity(), Date.now(), opts.quietMs);
+  const timer = setInterval(() => {
+    if (watch.sample(opts.activity(), Date.now())) collect();
+  }, opts.checkMs ?? DEFAULT_CHECK_MS);
+  timer.unref(); // never what keeps the process alive
+  return () => clearInterval(timer);
+}
