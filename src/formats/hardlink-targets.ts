@@ -5,8 +5,13 @@
 import type { LayerEntry } from './layer-entry.js';
 
 /** Hardlink entry -> the non-hardlink entry holding its content (dangling ones absent). */
-export function hardlinkTargets(entries: Iterable<LayerEntry>): Map<LayerEntry, LayerEntry> {
+export function hardlinkTargets(entries: readonly LayerEntry[]): Map<LayerEntry, LayerEntry> {
   const targets = new Map<LayerEntry, LayerEntry>();
+  // Most layers have no hardlinks and the rest a few: remember only the names they link
+  // to, not every name of the layer (a map of 8000 paths cost a cold mount ~8 ms).
+  const linked = new Set<string>();
+  for (const entry of entries) if (entry.type === 'hardlink') linked.add(entry.linkName);
+  if (linked.size === 0) return targets;
   const latest = new Map<string, LayerEntry>();
   for (const entry of entries) {
     if (entry.type === 'hardlink') {
@@ -14,7 +19,7 @@ export function hardlinkTargets(entries: Iterable<LayerEntry>): Map<LayerEntry, 
       const target = t?.type === 'hardlink' ? targets.get(t) : t;
       if (target) targets.set(entry, target);
     }
-    latest.set(entry.name, entry);
+    if (linked.has(entry.name)) latest.set(entry.name, entry);
   }
   return targets;
 }

@@ -1,7 +1,8 @@
 // One undici Agent (keep-alive connection pools per origin) shared by everything a client
 // sends; chooses http or https per host, sets timeouts, and counts requests.
 
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+import { Agent, request } from './undici-parts.js';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { unavailable } from '../errors.js';
@@ -52,7 +53,7 @@ export function firstHeader(v: string | string[] | undefined): string | undefine
 }
 
 export class Transport {
-  private readonly agent: Agent;
+  private readonly agent: UndiciAgent;
   private closed = false;
 
   constructor(private readonly opts: ResolvedOptions) {
@@ -85,7 +86,7 @@ export class Transport {
     if (this.closed) throw unavailable(`${o.method} ${o.url.host}: the registry client is closed`);
     meter.request();
     const headers: Headers = { 'user-agent': this.opts.userAgent, ...o.headers };
-    const res: Dispatcher.ResponseData = await this.agent.request({
+    const res: Dispatcher.ResponseData = await request(this.agent, {
       origin: o.url.origin,
       path: `${o.url.pathname}${o.url.search}`,
       method: o.method,

@@ -12,7 +12,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { chunkDigestOf, TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
+import { TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
 import { TOC_TAR_NAME } from './read-toc.js';
 
 export const PREFETCH_LANDMARK = '.prefetch.landmark';
@@ -55,7 +55,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     innerOffset: f.int('innerOffset', LIMITS.maxChunkBytes),
     chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
     chunkSize: f.int('chunkSize', LIMITS.maxChunkBytes),
-    digest: chunkDigestOf(f.digest('chunkDigest'), file.digest),
+    digest: f.chunkDigest(file.digest),
     file,
   });
   const close = () => {

@@ -74,6 +74,16 @@ export class TocFieldReader {
     return v;
   }
 
+  /**
+   * `chunkDigest`, checked as digest() checks; when it equals the file's digest (checked
+   * already) it is that very string: a one-chunk file's chunkDigest repeats its digest, and
+   * chunk lists live as long as the mount (88 bytes a file, and one pattern test, saved).
+   */
+  chunkDigest(fileDigest: string | undefined): string | undefined {
+    const v = this.raw.chunkDigest;
+    return v !== undefined && v === fileDigest ? fileDigest : this.digest('chunkDigest');
+  }
+
   /** RFC 3339 time -> ms since the epoch; absent is 0. */
   time(field: string): number {
     const v = this.string(field);
@@ -149,15 +159,6 @@ export function tocLayerEntry(f: TocFieldReader, type: EntryType): LayerEntry {
     xattrs: f.xattrs(),
     ...(digest ? { digest } : {}),
   };
-}
-
-/**
- * A chunk's digest, sharing the file's string when they are equal: a one-chunk file's
- * chunkDigest repeats its digest, and chunk lists live as long as the mount (88 bytes a
- * file saved).
- */
-export function chunkDigestOf(chunkDigest: string | undefined, fileDigest: string | undefined): string | undefined {
-  return chunkDigest !== undefined && chunkDigest === fileDigest ? fileDigest : chunkDigest;
 }
 
 function hardlinkTarget(f: TocFieldReader): string {

@@ -13,7 +13,7 @@
 import { invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { chunkDigestOf, TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
+import { TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
   readonly entries: LayerEntry[];
@@ -50,7 +50,7 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
     const type = f.type();
     if (type === 'chunk') {
       if (!open) throw f.fail('is a chunk that follows no non-empty regular file');
-      open.pieces.push(piece(f));
+      open.pieces.push(piece(f, open.file.digest));
       return;
     }
     close();
@@ -60,14 +60,14 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
     if (size > 0) {
       const endOffset = f.int('endOffset');
       if (endOffset > dataEnd) throw f.fail(`endOffset ${endOffset} is past the file data (which ends at ${dataEnd})`);
-      open = { file: entry, at: f, endOffset, pieces: [piece(f)] };
+      open = { file: entry, at: f, endOffset, pieces: [piece(f, entry.digest)] };
     }
   });
   close();
   return { entries, chunks };
 }
 
-function piece(f: TocFieldReader): Piece {
+function piece(f: TocFieldReader, fileDigest: string | undefined): Piece {
   const chunkType = f.string('chunkType');
   if (chunkType !== '' && chunkType !== 'zeros') throw f.fail(`has unknown chunkType ${JSON.stringify(chunkType)}`);
   return {
@@ -75,7 +75,7 @@ function piece(f: TocFieldReader): Piece {
     offset: f.int('offset'),
     chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
     chunkSize: f.int('chunkSize', LIMITS.maxFileBytes),
-    digest: f.digest('chunkDigest'),
+    digest: f.chunkDigest(fileDigest),
     zeros: chunkType === 'zeros',
   };
 }
@@ -89,7 +89,7 @@ function chunkRefs(file: LayerEntry, at: { readonly where: string }, pieces: Pie
     // One chunk: the whole payload, verified by the file's digest.
     const blobLength = endOffset - first.offset;
     if (blobLength > LIMITS.maxChunkBytes || file.size > LIMITS.maxChunkBytes) throw fail(`single chunk of ${file.size} bytes (${blobLength} compressed) is over the cap of ${LIMITS.maxChunkBytes}`);
-    const digest = chunkDigestOf(first.digest, file.digest) ?? file.digest;
+    const digest = first.digest ?? file.digest;
     return [first.zeros
       ? { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength: 0, innerOffset: 0, encoding: 'zeros' }
       : { fileOffset: 0, size: file.size, blobOffset: first.offset, blobLength, innerOffset: 0, encoding: 'zstd', ...(digest ? { digest } : {}) }];
