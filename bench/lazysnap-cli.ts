@@ -163,6 +163,18 @@ export async function rssBytes(pid: number): Promise<number | undefined> {
   return kb ? Number(kb) * 1024 : undefined;
 }
 
+/**
+ * Anonymous memory of a process (smaps_rollup), in bytes: its heap, malloc'd and other
+ * memory not backed by a file, which only it holds. VmRSS also counts file pages: the node
+ * binary's code a process has run (shared with every node process) and the pages of the
+ * cache's memory-mapped files it has touched (shared by the servers of a state dir).
+ */
+export async function anonBytes(pid: number): Promise<number | undefined> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  const kb = /^Anonymous:\s+(\d+) kB/m.exec(rollup)?.[1];
+  return kb !== undefined ? Number(kb) * 1024 : undefined;
+}
+
 export async function stopPid(pid: number): Promise<void> {
   const alive = (): boolean => {
     try {

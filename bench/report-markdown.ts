@@ -113,14 +113,15 @@ export function renderLargeRead(l: LargeReadReport): string {
 
 /** Issue 9's memory figure (bench/daemon-memory.ts). */
 export function renderMemory(m: MemoryReport): string {
-  const servers = m.serverRssBytes.map((r, i) => `${m.images[i]} ${mb(r)}`).join(', ');
+  const both = (p: { rssBytes: number; anonBytes: number }) => `${mb(p.anonBytes)} (RSS ${mb(p.rssBytes)})`;
+  const servers = m.servers.map((p, i) => `${m.images[i]} ${both(p)}`).join(', ');
   return [
     '## Daemon memory per mounted file (issue 9)',
     '',
-    `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files.`,
-    `Fixed base, per process: the idle daemon before any mount ${mb(m.baseRssBytes)}; a mount server: the server of ${m.baseImage} (a small image), mounted and walked the same way, ${mb(m.serverBaseRssBytes)}; a spare server serves nothing (all base).`,
-    `Settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s after the walks: daemon ${mb(m.daemonRssBytes)}, servers ${servers}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
-    `Every process (${m.processes}) against the idle daemon's RSS, as earlier runs counted: ${m.bytesPerFileAllProcesses} bytes per file settled; all processes 1 s after the walks ${mb(m.afterRssBytes)}, settled ${mb(m.settledRssBytes)}; walk only (after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
+    `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files. Memory is anonymous memory (heap, malloc, WebAssembly: what a process holds itself), RSS in brackets.`,
+    `Fixed base, per process: the daemon with ${m.baseImage} (a small image) mounted, walked and settled ${both(m.daemonBase)} (idle before any mount: RSS ${mb(m.baseRssBytes)}); a mount server: the server of that small image, ${both(m.serverBase)}; a spare server serves nothing (all base).`,
+    `Settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s after the walks: daemon ${both(m.daemon)}, servers ${servers}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
+    `Per file in RSS: ${m.bytesPerFileRss} bytes. Every process (${m.processes}) in RSS against the idle daemon's, as runs before this split counted: ${m.bytesPerFileAllProcesses} bytes per file settled; walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
     '',
     `**${m.bytesPerFile} bytes per file** above the base, settled${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
     '',

@@ -109,8 +109,12 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
         active.set(mountpoint, m);
         failed.delete(mountpoint);
         log.info(`${done} ${m.record.reference} at ${mountpoint}`);
-        await persist();
-        return (await m.report()).mount;
+        // Both before answering, side by side (a cold mount waits on this answer); a record
+        // that could not be written is the failure to report first.
+        const [saved, report] = await Promise.allSettled([persist(), m.report()]);
+        if (saved.status === 'rejected') throw saved.reason;
+        if (report.status === 'rejected') throw report.reason;
+        return report.value.mount;
       });
 
     const mount = async (body: unknown): Promise<MountStatus> => {
