@@ -1,10 +1,13 @@
-// Registry authentication (distribution "token authentication" spec): ping `GET /v2/`
-// once per host; a 401 there names the scheme. Bearer: fetch a token from the realm for
-// `repository:NAME:pull[,push]` (with basic credentials when we have them), cache it
-// per (host, scope) until expires_in elapses. Basic: send the credentials directly.
+// Registry authentication (distribution "token authentication" spec). The first request
+// to a host goes without credentials; a 401 names the scheme in its challenge, and the
+// request is made again with them (registry-http.ts), as containerd's resolver does. No
+// `GET /v2/` ping first, as docker does: it costs every registry a round trip before the
+// manifest, and one that wants credentials answers the first real request with the same
+// challenge. Bearer: fetch a token from the realm for `repository:NAME:pull[,push]` (with
+// basic credentials when we have them), cache it per (host, scope) until expires_in
+// elapses. Basic: send the credentials directly.
 
 import { unauthorized, unavailable } from '../errors.js';
-import { apiHost } from '../reference/reference.js';
 import { readSmall } from './body.js';
 import type { CredentialStore, Credentials } from './credentials.js';
 import { statusError } from './http-errors.js';
@@ -29,8 +32,8 @@ function pick(challenges: Challenge[]): Challenge | null {
 }
 
 export class Authenticator {
-  /** Per host: the challenge its /v2/ answered (null: no auth needed). */
-  private readonly challenges = new Map<string, Promise<Challenge | null>>();
+  /** Per host: the challenge its last 401 carried (absent: none seen, send no credentials). */
+  private readonly challenges = new Map<string, Challenge>();
   private readonly tokens = new Map<string, Promise<CachedToken>>();
   /** Explicit credentials per host (login), taking precedence over the config file. */
   private readonly overrides = new Map<string, Credentials>();
@@ -60,17 +63,11 @@ export class Authenticator {
 
   /**
    * The Authorization header value for requests to `host` under `scope`, if one is needed.
-   * Makes one attempt at the ping and token requests (a TransientError on a passing
-   * fault): callers run it inside their retry loop, so retries do not multiply.
+   * Makes one attempt at the token request (a TransientError on a passing fault):
+   * callers run it inside their retry loop, so retries do not multiply.
    */
   async authorization(host: string, scope: string | undefined, meter: Meter, signal?: AbortSignal): Promise<string | undefined> {
-    let p = this.challenges.get(host);
-    if (!p) {
-      p = this.ping(host, meter, signal);
-      this.challenges.set(host, p);
-      p.catch(() => this.challenges.delete(host));
-    }
-    const challenge = await p;
+    const challenge = this.challenges.get(host);
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') {
       const creds = await this.credentialsFor(host);
@@ -94,29 +91,13 @@ export class Authenticator {
 
   /**
    * A request was refused with 401: drop the token we sent and take the challenge the
-   * refusal carries (it may differ from the ping's, e.g. a registry that pings anonymously).
+   * refusal carries (it may differ from an earlier one, e.g. for another repository).
    */
   refused(host: string, scope: string | undefined, wwwAuthenticate: string | string[] | undefined): void {
     const challenge = pick(parseWwwAuthenticate(wwwAuthenticate));
     if (scope !== undefined) this.tokens.delete(`${host} ${scope}`);
     else this.forget(host);
-    if (challenge) this.challenges.set(host, Promise.resolve(challenge));
-  }
-
-  private async ping(host: string, meter: Meter, signal?: AbortSignal): Promise<Challenge | null> {
-    const url = this.transport.url(apiHost(host), '/v2/');
-    const res = await this.transport.send({ method: 'GET', url, signal }, meter);
-    const body = await readSmall(res.body, LIMITS.maxErrorBodyBytes, meter.bytes);
-    if (res.status === 401) {
-      const c = pick(parseWwwAuthenticate(res.headers['www-authenticate']));
-      if (!c) throw unauthorized(`registry ${host} answered 401 without a usable WWW-Authenticate challenge`);
-      return c;
-    }
-    if (res.status >= 500 || res.status === 429) {
-      throw statusError(res.status, `registry ${host}`, body, parseRetryAfter(firstHeader(res.headers['retry-after']), this.opts.now()));
-    }
-    // 200, and also 404 and friends from registries with odd /v2/ handling: no auth known yet.
-    return null;
+    if (challenge) this.challenges.set(host, challenge);
   }
 
   private async fetchToken(host: string, challenge: Challenge, scope: string, meter: Meter, signal?: AbortSignal): Promise<CachedToken> {

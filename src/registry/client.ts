@@ -10,7 +10,7 @@ import { checkRange, type RangeReader } from '../formats/range-reader.js';
 import type { ResolvedImage, TransferCounters } from '../image/image-source.js';
 import type { Descriptor, Platform } from '../image/oci-types.js';
 import { hostPlatform, selectManifest } from '../image/platform.js';
-import { apiHost, formatReference, manifestRef, type RegistryReference } from '../reference/reference.js';
+import { formatReference, manifestRef, type RegistryReference } from '../reference/reference.js';
 import { checkDigest } from '../reference/digest.js';
 import { Authenticator } from './auth.js';
 import { BlobService, type BlobLocation } from './blobs.js';
@@ -150,13 +150,12 @@ export class RegistryClient {
    * them in the docker config. UNAUTHORIZED when the registry refuses them.
    */
   async login(host: string, username: string, password: string, signal?: AbortSignal): Promise<void> {
-    const { auth, transport, opts } = this.shared;
+    const { auth, http, opts } = this.shared;
     auth.setCredentials(host, { kind: 'basic', username, password });
     try {
-      const url = transport.url(apiHost(host), '/v2/');
       const status = await withRetry(`login to ${host}`, opts.retry, signal, async () => {
-        const authz = await auth.authorization(host, undefined, this.meter, signal);
-        const res = await transport.send({ method: 'GET', url, headers: authz ? { authorization: authz } : {}, signal }, this.meter);
+        // exchange() answers the registry's 401 challenge with these credentials once.
+        const res = await http.exchange({ host, method: 'GET', target: '/v2/', what: `login to ${host}`, meter: this.meter, signal });
         await readSmall(res.body, LIMITS.maxErrorBodyBytes, this.meter.bytes);
         if (res.status >= 500 || res.status === 429) {
           throw statusError(res.status, `login to ${host}`, Buffer.alloc(0));
