@@ -48,13 +48,13 @@ export class DaemonClient {
   }
 
   /** Mounts and returns once the mount answers stat. A relative mountpoint is taken from this process's cwd. */
+  async mount(req: MountRequest): Promise<MountStatus> {
+    return this.call(ROUTES.mount, { ...req, mountpoint: await resolveMountpoint(req.mountpoint) }, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
+  }
+
   /** Records a mount whose server the caller started and that already serves. */
   adopt(req: AdoptRequest): Promise<MountStatus> {
     return this.call(ROUTES.adopt, req, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
-  }
-
-  async mount(req: MountRequest): Promise<MountStatus> {
-    return this.call(ROUTES.mount, { ...req, mountpoint: await resolveMountpoint(req.mountpoint) }, MOUNT_TIMEOUT_MS) as Promise<MountStatus>;
   }
 
   async umount(mountpoint: string): Promise<{ mountpoint: string }> {
