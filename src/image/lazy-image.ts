@@ -169,7 +169,7 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
   };
 }
 
-/** Runs fn over items with at most `limit` in flight; the first failure rejects. */
+/** Where streamed layers keep their local random-access copies (STATE/layers). */
 export function layersDir(stateDir: string): string {
   return join(stateDir, 'layers');
 }
