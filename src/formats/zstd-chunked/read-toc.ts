@@ -8,8 +8,14 @@ import type { RangeReader } from '../range-reader.js';
 import { positionFromAnnotations, positionFromFooter, type TocPosition } from './positions.js';
 import { sha256Digest } from '../../reference/digest.js';
 import { decodeZstdExactly } from '../zstd-frames.js';
+import { decodeZstdInChildProcess } from '../zstd-process.js';
 
 export const DEFAULT_TAIL_WINDOW_BYTES = 512 * 1024;
+/**
+ * TOCs at least this large are decoded by the zstd tool (zstd-process.ts says why); smaller
+ * ones in-process, where the memory they touch is small and no process start is paid.
+ */
+const CHILD_DECODE_MIN_BYTES = 256 * 1024;
 /** The message when the blob simply is not zstd:chunked (open-layer tells this apart). */
 export const NO_FOOTER = 'blob has neither zstd:chunked annotations nor a zstd:chunked footer';
 
@@ -48,7 +54,7 @@ export async function readZstdChunkedToc(reader: RangeReader, annotations: Reado
     const got = sha256Digest(compressed);
     if (got !== position.checksum) throw digestMismatch(`zstd:chunked TOC has checksum ${got}, the layer annotation says ${position.checksum}`);
   }
-  const text = decompressExactly(compressed, position.uncompressedLength);
+  const text = await decompressExactly(compressed, position.uncompressedLength);
   let json: unknown;
   try {
     json = JSON.parse(text.toString('utf8'));
@@ -65,8 +71,9 @@ function checkInside(p: TocPosition, size: number): void {
 }
 
 /** Decompresses into a buffer of the stated length; any other length is corrupt input. */
-function decompressExactly(compressed: Buffer, length: number): Buffer {
-  const exact = decodeZstdExactly(compressed, length);
+async function decompressExactly(compressed: Buffer, length: number): Promise<Buffer> {
+  const exact = (length >= CHILD_DECODE_MIN_BYTES ? await decodeZstdInChildProcess(compressed, length) : undefined)
+    ?? decodeZstdExactly(compressed, length);
   if (exact) return exact;
   // It did not decode to exactly `length`: the pure-JS decoder says why, bounded as it goes.
   const out = Buffer.alloc(length);
