@@ -1,50 +1,76 @@
 // A LayerIndex over a TOC that lists, for each regular file, the compressed chunks that
 // hold its content (eStargz gzip members, zstd:chunked frames). The format readers build
 // the entry list and chunk lists; this class checks the chunk lists cover each file
-// exactly, and serves read(): fetch, decode, verify the chunk digest, slice.
+// exactly, keeps them in an EntryTable (columns, not objects: entry-table.ts says why),
+// and serves read(): fetch, decode, verify the chunk digest, slice.
 
 import { invalidArgument } from '../../errors.js';
 import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
+import { EntryTable, TableEntry } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { chunkProblem, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
 
 const NO_CHUNKS: readonly ChunkRef[] = Object.freeze([]);
 
+/** Chunk lists asked for again soon (each read of a file asks): the last few are kept. */
+const RECENT_CHUNK_LISTS = 16;
+
 export class ChunkedLayerIndex implements LayerIndex {
-  /** Hardlink entry -> the regular entry holding its content. */
-  private readonly targets: ReadonlyMap<LayerEntry, LayerEntry>;
+  private readonly table: EntryTable;
+  private readonly list: readonly TableEntry[];
+  /** Hardlink entry's position -> the position of the regular entry holding its content. */
+  private readonly targets = new Map<number, number>();
+  private readonly recentChunks = new Map<number, readonly ChunkRef[]>();
 
   constructor(
     readonly format: LayerFormat,
-    private readonly list: readonly LayerEntry[],
-    private readonly chunkMap: ReadonlyMap<LayerEntry, readonly ChunkRef[]>,
+    list: readonly LayerEntry[],
+    chunkMap: ReadonlyMap<LayerEntry, readonly ChunkRef[]>,
     private readonly reader: RangeReader,
     readonly info: LayerIndexInfo,
   ) {
     for (const entry of list) {
       if (entry.type === 'reg') checkChunks(entry, chunkMap.get(entry) ?? NO_CHUNKS, reader.size, format);
     }
-    this.targets = hardlinkTargets(list);
+    const links = hardlinkTargets(list);
+    if (links.size > 0) {
+      const position = new Map(list.map((e, i) => [e, i]));
+      for (const [link, target] of links) this.targets.set(position.get(link)!, position.get(target)!);
+    }
+    this.table = new EntryTable(list, (e) => (e.type === 'reg' ? chunkMap.get(e) ?? NO_CHUNKS : NO_CHUNKS));
+    this.list = Array.from({ length: this.table.length }, (_, i) => this.table.entry(i));
   }
 
   entries(): readonly LayerEntry[] {
     return this.list;
   }
 
-  private contentOf(entry: LayerEntry): LayerEntry | undefined {
-    return entry.type === 'hardlink' ? this.targets.get(entry) : entry.type === 'reg' ? entry : undefined;
+  /** Position of the regular entry holding `entry`'s content, if it is one of ours and has any. */
+  private contentOf(entry: LayerEntry): number | undefined {
+    if (!(entry instanceof TableEntry) || entry.table !== this.table) return undefined;
+    const type = this.table.type(entry.pos);
+    return type === 'hardlink' ? this.targets.get(entry.pos) : type === 'reg' ? entry.pos : undefined;
   }
 
   chunks(entry: LayerEntry): readonly ChunkRef[] {
-    const target = this.contentOf(entry);
-    return (target && this.chunkMap.get(target)) ?? NO_CHUNKS;
+    const pos = this.contentOf(entry);
+    if (pos === undefined) return NO_CHUNKS;
+    let chunks = this.recentChunks.get(pos);
+    if (chunks) {
+      this.recentChunks.delete(pos); // to the back: most recently used
+    } else {
+      chunks = this.table.chunks(pos);
+      if (this.recentChunks.size >= RECENT_CHUNK_LISTS) this.recentChunks.delete(this.recentChunks.keys().next().value!);
+    }
+    this.recentChunks.set(pos, chunks);
+    return chunks;
   }
 
   async read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     const target = this.contentOf(entry);
-    const size = target?.size ?? 0;
+    const size = target === undefined ? 0 : this.table.sizeOf(target);
     checkRange(fileOffset, length, size, `file ${JSON.stringify(entry.name)}`);
     if (length === 0) return Buffer.alloc(0);
     const chunks = this.chunks(entry);
