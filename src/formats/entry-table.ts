@@ -8,41 +8,60 @@
 // columns plus its path in one shared string, a chunk ~70 bytes, digests as 32 raw bytes.
 // LayerEntry and ChunkRef objects are made when asked for: `entry(pos)` gives a small view
 // (the index hands out one per entry, once), `chunks(pos)` a fresh list each call.
+// The TOC readers fill an EntryTableBuilder as they parse, so the entries and chunk lists
+// of a cold mount are never objects that outlive the parse (the garbage collector's work
+// on the cold path is most of what a big TOC costs besides JSON.parse).
 
 import type { EntryType, LayerEntry } from './layer-entry.js';
-import { SHA256_DIGEST, type ChunkEncoding, type ChunkRef } from './layer-index.js';
+import type { ChunkEncoding, ChunkRef } from './layer-index.js';
 
 const ENTRY_TYPES: readonly EntryType[] = ['reg', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
 const ENCODINGS: readonly ChunkEncoding[] = ['none', 'gzip', 'zstd', 'zeros'];
-const TYPE_CODE = new Map(ENTRY_TYPES.map((t, i) => [t, i]));
-const ENCODING_CODE = new Map(ENCODINGS.map((e, i) => [e, i]));
+const TYPE_CODE = Object.fromEntries(ENTRY_TYPES.map((t, i) => [t, i])) as Readonly<Record<EntryType, number>>;
+const ENCODING_CODE = Object.fromEntries(ENCODINGS.map((e, i) => [e, i])) as Readonly<Record<ChunkEncoding, number>>;
 
 const DIGEST_BYTES = 32;
 const SHA256_PREFIX = 'sha256:';
+const SHA256_LENGTH = SHA256_PREFIX.length + 2 * DIGEST_BYTES;
 const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
+const NO_DEVICE: readonly [number, number] = Object.freeze([0, 0] as const);
 
-/** Raw sha256 digests in one array, with a flag per slot: absent or present. */
+/** A ChunkRef whose fields can be overwritten: one object reused to look at many chunks. */
+export type ChunkProbe = { -readonly [K in keyof ChunkRef]: ChunkRef[K] };
+
+/**
+ * Raw sha256 digests in one array, with a flag per slot: absent or present. Digests come
+ * here checked against SHA256_DIGEST (lowercase hex: the TOC readers test every one), so
+ * hex in and hex out are the same string; set() refuses any other shape and the caller
+ * keeps such a digest as a string.
+ */
 class DigestColumn {
-  private readonly bytes: Uint8Array;
-  private readonly present: Uint8Array;
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly present: Uint8Array,
+  ) {}
 
-  constructor(count: number) {
-    this.bytes = new Uint8Array(count * DIGEST_BYTES);
-    this.present = new Uint8Array(count);
+  static withCapacity(count: number): DigestColumn {
+    return new DigestColumn(Buffer.alloc(count * DIGEST_BYTES), new Uint8Array(count));
   }
 
-  /** Stores `digest` when it is a canonical sha256 digest; false when it cannot be stored here. */
+  /** Stores `digest` when it has the shape of a sha256 digest; false when it cannot be stored here. */
   set(i: number, digest: string | undefined): boolean {
     if (digest === undefined) return true;
-    if (!SHA256_DIGEST.test(digest)) return false;
-    Buffer.from(this.bytes.buffer, this.bytes.byteOffset + i * DIGEST_BYTES, DIGEST_BYTES).write(digest.slice(SHA256_PREFIX.length), 'hex');
+    if (digest.length !== SHA256_LENGTH || !digest.startsWith(SHA256_PREFIX)) return false;
+    if (this.bytes.write(digest.slice(SHA256_PREFIX.length), i * DIGEST_BYTES, DIGEST_BYTES, 'hex') !== DIGEST_BYTES) return false;
     this.present[i] = 1;
     return true;
   }
 
   get(i: number): string | undefined {
     if (this.present[i] !== 1) return undefined;
-    return SHA256_PREFIX + Buffer.from(this.bytes.buffer, this.bytes.byteOffset + i * DIGEST_BYTES, DIGEST_BYTES).toString('hex');
+    return SHA256_PREFIX + this.bytes.toString('hex', i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+  }
+
+  /** A copy of the first `count` slots (the builder's capacity is an upper bound). */
+  trimmed(count: number): DigestColumn {
+    return new DigestColumn(Buffer.from(this.bytes.subarray(0, count * DIGEST_BYTES)), this.present.slice(0, count));
   }
 }
 
@@ -54,10 +73,10 @@ class StringColumn {
   constructor(values: readonly string[]) {
     this.ends = new Uint32Array(values.length);
     let end = 0;
-    values.forEach((v, i) => {
-      end += v.length;
+    for (let i = 0; i < values.length; i++) {
+      end += values[i]!.length;
       this.ends[i] = end;
-    });
+    }
     this.text = values.join('');
   }
 
@@ -66,75 +85,165 @@ class StringColumn {
   }
 }
 
-export class EntryTable {
-  readonly length: number;
-  private readonly typeMode: Uint16Array; // type code << 12 | permission bits
-  private readonly uid: Uint32Array;
-  private readonly gid: Uint32Array;
-  private readonly size: Float64Array;
-  private readonly mtimeMs: Float64Array;
-  private readonly names: StringColumn;
-  private readonly linkNames: StringColumn;
-  private readonly digests: DigestColumn;
-  /** Rare fields, by position: devices, xattrs, digests that are not canonical sha256. */
-  private readonly devices = new Map<number, readonly [number, number]>();
-  private readonly xattrs = new Map<number, Readonly<Record<string, Buffer>>>();
-  private readonly otherDigests = new Map<number, string>();
-  /** Entry i's chunks are chunk slots [chunkStart[i], chunkStart[i + 1]). */
-  private readonly chunkStart: Uint32Array;
-  private readonly chunkFileOffset: Float64Array;
-  private readonly chunkSize: Float64Array;
-  private readonly chunkBlobOffset: Float64Array;
-  private readonly chunkBlobLength: Float64Array;
-  private readonly chunkInnerOffset: Float64Array;
-  private readonly chunkEncoding: Uint8Array;
-  private readonly chunkDigests: DigestColumn;
-  private readonly otherChunkDigests = new Map<number, string>();
+/** Whether `o` has an own key (without making the array of them: this runs for every entry). */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
 
-  constructor(list: readonly LayerEntry[], chunksOf: (entry: LayerEntry) => readonly ChunkRef[]) {
-    const n = list.length;
-    this.length = n;
-    this.typeMode = new Uint16Array(n);
-    this.uid = new Uint32Array(n);
-    this.gid = new Uint32Array(n);
-    this.size = new Float64Array(n);
-    this.mtimeMs = new Float64Array(n);
-    this.names = new StringColumn(list.map((e) => e.name));
-    this.linkNames = new StringColumn(list.map((e) => e.linkName));
-    this.digests = new DigestColumn(n);
-    this.chunkStart = new Uint32Array(n + 1);
+/** The columns of a table; the builder's have spare capacity, the table's are exact. */
+interface Columns {
+  readonly typeMode: Uint16Array; // type code << 12 | permission bits
+  readonly uid: Uint32Array;
+  readonly gid: Uint32Array;
+  readonly size: Float64Array;
+  readonly mtimeMs: Float64Array;
+  readonly digests: DigestColumn;
+  /** Entry i's chunks are chunk slots [chunkFirst[i], chunkFirst[i] + chunkCount[i]). */
+  readonly chunkFirst: Uint32Array;
+  readonly chunkCount: Uint32Array;
+  readonly chunkFileOffset: Float64Array;
+  readonly chunkSize: Float64Array;
+  readonly chunkBlobOffset: Float64Array;
+  readonly chunkBlobLength: Float64Array;
+  readonly chunkInnerOffset: Float64Array;
+  readonly chunkEncoding: Uint8Array;
+  readonly chunkDigests: DigestColumn;
+}
+
+/** Rare fields, by position (devices, xattrs) or slot (digests that are not sha256-shaped). */
+interface RareFields {
+  readonly devices: Map<number, readonly [number, number]>;
+  readonly xattrs: Map<number, Readonly<Record<string, Buffer>>>;
+  readonly otherDigests: Map<number, string>;
+  readonly otherChunkDigests: Map<number, string>;
+}
+
+/**
+ * Fills a table as a TOC is read: `add` each entry in order, and say where its chunks are
+ * with `setChunks`; chunk slots are written with `setChunk`, in any order (eStargz knows a
+ * chunk's length only once it has seen the next one). Capacities are upper bounds (a TOC's
+ * entry count bounds both); build() keeps only what was used.
+ */
+export class EntryTableBuilder {
+  private count = 0;
+  private hardlinks = 0;
+  private chunkSlots = 0;
+  private readonly names: string[] = [];
+  private readonly linkNames: string[] = [];
+  private readonly cols: Columns;
+  private readonly rare: RareFields = { devices: new Map(), xattrs: new Map(), otherDigests: new Map(), otherChunkDigests: new Map() };
+
+  constructor(entryCapacity: number, chunkCapacity: number) {
+    this.cols = {
+      typeMode: new Uint16Array(entryCapacity),
+      uid: new Uint32Array(entryCapacity),
+      gid: new Uint32Array(entryCapacity),
+      size: new Float64Array(entryCapacity),
+      mtimeMs: new Float64Array(entryCapacity),
+      digests: DigestColumn.withCapacity(entryCapacity),
+      chunkFirst: new Uint32Array(entryCapacity),
+      chunkCount: new Uint32Array(entryCapacity),
+      chunkFileOffset: new Float64Array(chunkCapacity),
+      chunkSize: new Float64Array(chunkCapacity),
+      chunkBlobOffset: new Float64Array(chunkCapacity),
+      chunkBlobLength: new Float64Array(chunkCapacity),
+      chunkInnerOffset: new Float64Array(chunkCapacity),
+      chunkEncoding: new Uint8Array(chunkCapacity),
+      chunkDigests: DigestColumn.withCapacity(chunkCapacity),
+    };
+  }
+
+  /** Appends `e` (checked by the reader); returns its position. */
+  add(e: LayerEntry): number {
+    const i = this.count++;
+    const c = this.cols;
+    if (i >= c.typeMode.length) throw new RangeError(`entry table is full (${c.typeMode.length} entries)`);
+    c.typeMode[i] = (TYPE_CODE[e.type] << 12) | (e.mode & 0o7777);
+    if (e.type === 'hardlink') this.hardlinks++;
+    c.uid[i] = e.uid;
+    c.gid[i] = e.gid;
+    c.size[i] = e.size;
+    c.mtimeMs[i] = e.mtimeMs;
+    this.names.push(e.name);
+    this.linkNames.push(e.linkName);
+    if (e.devMajor !== 0 || e.devMinor !== 0) this.rare.devices.set(i, [e.devMajor, e.devMinor]);
+    if (hasKeys(e.xattrs)) this.rare.xattrs.set(i, e.xattrs);
+    if (!c.digests.set(i, e.digest)) this.rare.otherDigests.set(i, e.digest!);
+    return i;
+  }
+
+  /** Entry `pos`'s chunks are slots [first, first + count). */
+  setChunks(pos: number, first: number, count: number): void {
+    this.cols.chunkFirst[pos] = first;
+    this.cols.chunkCount[pos] = count;
+    this.chunkSlots = Math.max(this.chunkSlots, first + count);
+  }
+
+  setChunk(slot: number, c: ChunkRef): void {
+    const cols = this.cols;
+    if (slot >= cols.chunkSize.length) throw new RangeError(`entry table has no chunk slot ${slot} (${cols.chunkSize.length})`);
+    cols.chunkFileOffset[slot] = c.fileOffset;
+    cols.chunkSize[slot] = c.size;
+    cols.chunkBlobOffset[slot] = c.blobOffset;
+    cols.chunkBlobLength[slot] = c.blobLength;
+    cols.chunkInnerOffset[slot] = c.innerOffset;
+    cols.chunkEncoding[slot] = ENCODING_CODE[c.encoding];
+    if (!cols.chunkDigests.set(slot, c.digest)) this.rare.otherChunkDigests.set(slot, c.digest!);
+    this.chunkSlots = Math.max(this.chunkSlots, slot + 1);
+  }
+
+  build(): EntryTable {
+    const n = this.count;
+    const k = this.chunkSlots;
+    const c = this.cols;
+    const exact: Columns = {
+      typeMode: c.typeMode.slice(0, n),
+      uid: c.uid.slice(0, n),
+      gid: c.gid.slice(0, n),
+      size: c.size.slice(0, n),
+      mtimeMs: c.mtimeMs.slice(0, n),
+      digests: c.digests.trimmed(n),
+      chunkFirst: c.chunkFirst.slice(0, n),
+      chunkCount: c.chunkCount.slice(0, n),
+      chunkFileOffset: c.chunkFileOffset.slice(0, k),
+      chunkSize: c.chunkSize.slice(0, k),
+      chunkBlobOffset: c.chunkBlobOffset.slice(0, k),
+      chunkBlobLength: c.chunkBlobLength.slice(0, k),
+      chunkInnerOffset: c.chunkInnerOffset.slice(0, k),
+      chunkEncoding: c.chunkEncoding.slice(0, k),
+      chunkDigests: c.chunkDigests.trimmed(k),
+    };
+    return new EntryTable(n, this.hardlinks, exact, new StringColumn(this.names), new StringColumn(this.linkNames), this.rare);
+  }
+}
+
+export class EntryTable {
+  /**
+   * Made by EntryTableBuilder.build() or EntryTable.of(). `cols` and `names` are read by
+   * TableEntry directly (one call less per field on the cold path's tree build).
+   */
+  constructor(
+    readonly length: number,
+    /** How many entries are hardlinks (most layers: none, and nothing to resolve). */
+    readonly hardlinkCount: number,
+    readonly cols: Columns,
+    readonly names: StringColumn,
+    private readonly linkNames: StringColumn,
+    private readonly rare: RareFields,
+  ) {}
+
+  /** A table of `list`, with each entry's chunks as `chunksOf` gives them (tests, small indexes). */
+  static of(list: readonly LayerEntry[], chunksOf: (entry: LayerEntry) => readonly ChunkRef[]): EntryTable {
     const lists = list.map((e) => chunksOf(e));
-    const chunkCount = lists.reduce((sum, l) => sum + l.length, 0);
-    this.chunkFileOffset = new Float64Array(chunkCount);
-    this.chunkSize = new Float64Array(chunkCount);
-    this.chunkBlobOffset = new Float64Array(chunkCount);
-    this.chunkBlobLength = new Float64Array(chunkCount);
-    this.chunkInnerOffset = new Float64Array(chunkCount);
-    this.chunkEncoding = new Uint8Array(chunkCount);
-    this.chunkDigests = new DigestColumn(chunkCount);
+    const b = new EntryTableBuilder(list.length, lists.reduce((sum, l) => sum + l.length, 0));
     let slot = 0;
     list.forEach((e, i) => {
-      this.typeMode[i] = (TYPE_CODE.get(e.type)! << 12) | (e.mode & 0o7777);
-      this.uid[i] = e.uid;
-      this.gid[i] = e.gid;
-      this.size[i] = e.size;
-      this.mtimeMs[i] = e.mtimeMs;
-      if (e.devMajor !== 0 || e.devMinor !== 0) this.devices.set(i, [e.devMajor, e.devMinor]);
-      if (Object.keys(e.xattrs).length > 0) this.xattrs.set(i, e.xattrs);
-      if (!this.digests.set(i, e.digest)) this.otherDigests.set(i, e.digest!);
-      this.chunkStart[i] = slot;
-      for (const c of lists[i]!) {
-        this.chunkFileOffset[slot] = c.fileOffset;
-        this.chunkSize[slot] = c.size;
-        this.chunkBlobOffset[slot] = c.blobOffset;
-        this.chunkBlobLength[slot] = c.blobLength;
-        this.chunkInnerOffset[slot] = c.innerOffset;
-        this.chunkEncoding[slot] = ENCODING_CODE.get(c.encoding)!;
-        if (!this.chunkDigests.set(slot, c.digest)) this.otherChunkDigests.set(slot, c.digest!);
-        slot++;
-      }
+      b.add(e);
+      b.setChunks(i, slot, lists[i]!.length);
+      for (const c of lists[i]!) b.setChunk(slot++, c);
     });
-    this.chunkStart[n] = slot;
+    return b.build();
   }
 
   /** A LayerEntry view of position `pos` (reads the columns on each field access). */
@@ -143,27 +252,27 @@ export class EntryTable {
   }
 
   type(pos: number): EntryType {
-    return ENTRY_TYPES[this.typeMode[pos]! >> 12]!;
+    return ENTRY_TYPES[this.cols.typeMode[pos]! >> 12]!;
   }
 
   mode(pos: number): number {
-    return this.typeMode[pos]! & 0o7777;
+    return this.cols.typeMode[pos]! & 0o7777;
   }
 
   uidOf(pos: number): number {
-    return this.uid[pos]!;
+    return this.cols.uid[pos]!;
   }
 
   gidOf(pos: number): number {
-    return this.gid[pos]!;
+    return this.cols.gid[pos]!;
   }
 
   sizeOf(pos: number): number {
-    return this.size[pos]!;
+    return this.cols.size[pos]!;
   }
 
   mtimeOf(pos: number): number {
-    return this.mtimeMs[pos]!;
+    return this.cols.mtimeMs[pos]!;
   }
 
   name(pos: number): string {
@@ -175,29 +284,53 @@ export class EntryTable {
   }
 
   device(pos: number): readonly [number, number] {
-    return this.devices.get(pos) ?? [0, 0];
+    return this.rare.devices.get(pos) ?? NO_DEVICE;
   }
 
   xattrsOf(pos: number): Readonly<Record<string, Buffer>> {
-    return this.xattrs.get(pos) ?? NO_XATTRS;
+    return this.rare.xattrs.get(pos) ?? NO_XATTRS;
   }
 
   digest(pos: number): string | undefined {
-    return this.digests.get(pos) ?? this.otherDigests.get(pos);
+    return this.cols.digests.get(pos) ?? this.rare.otherDigests.get(pos);
+  }
+
+  chunkCount(pos: number): number {
+    return this.cols.chunkCount[pos]!;
+  }
+
+  /**
+   * Loads entry `pos`'s chunk `k` into `probe`, making no objects (checking every chunk of
+   * a layer runs on the cold path). The digest is left undefined when it is kept as sha256
+   * bytes, well-formed by construction, and set only when it is not: chunkProblem then
+   * looks at exactly the digests that need a look.
+   */
+  probeChunk(pos: number, k: number, probe: ChunkProbe): ChunkProbe {
+    const c = this.cols;
+    const s = c.chunkFirst[pos]! + k;
+    probe.fileOffset = c.chunkFileOffset[s]!;
+    probe.size = c.chunkSize[s]!;
+    probe.blobOffset = c.chunkBlobOffset[s]!;
+    probe.blobLength = c.chunkBlobLength[s]!;
+    probe.innerOffset = c.chunkInnerOffset[s]!;
+    probe.encoding = ENCODINGS[c.chunkEncoding[s]!]!;
+    probe.digest = this.rare.otherChunkDigests.get(s);
+    return probe;
   }
 
   /** Entry `pos`'s chunks, as new objects sorted by fileOffset (as they were given). */
   chunks(pos: number): ChunkRef[] {
+    const c = this.cols;
     const out: ChunkRef[] = [];
-    for (let s = this.chunkStart[pos]!, end = this.chunkStart[pos + 1]!; s < end; s++) {
-      const digest = this.chunkDigests.get(s) ?? this.otherChunkDigests.get(s);
+    for (let s = c.chunkFirst[pos]!, end = s + c.chunkCount[pos]!; s < end; s++) {
+      const digest = c.chunkDigests.get(s) ?? this.rare.otherChunkDigests.get(s);
       const fields = {
-        fileOffset: this.chunkFileOffset[s]!,
-        size: this.chunkSize[s]!,
-        blobOffset: this.chunkBlobOffset[s]!,
-        blobLength: this.chunkBlobLength[s]!,
-        innerOffset: this.chunkInnerOffset[s]!,
-        encoding: ENCODINGS[this.chunkEncoding[s]!]!,
+        fileOffset: c.chunkFileOffset[s]!,
+        size: c.chunkSize[s]!,
+        blobOffset: c.chunkBlobOffset[s]!,
+        blobLength: c.chunkBlobLength[s]!,
+        innerOffset: c.chunkInnerOffset[s]!,
+        encoding: ENCODINGS[c.chunkEncoding[s]!]!,
       };
       out.push(digest === undefined ? fields : Object.assign(fields, { digest }));
     }
@@ -213,25 +346,25 @@ export class TableEntry implements LayerEntry {
   ) {}
 
   get name(): string {
-    return this.table.name(this.pos);
+    return this.table.names.get(this.pos);
   }
   get type(): EntryType {
-    return this.table.type(this.pos);
+    return ENTRY_TYPES[this.table.cols.typeMode[this.pos]! >> 12]!;
   }
   get size(): number {
-    return this.table.sizeOf(this.pos);
+    return this.table.cols.size[this.pos]!;
   }
   get mode(): number {
-    return this.table.mode(this.pos);
+    return this.table.cols.typeMode[this.pos]! & 0o7777;
   }
   get uid(): number {
-    return this.table.uidOf(this.pos);
+    return this.table.cols.uid[this.pos]!;
   }
   get gid(): number {
-    return this.table.gidOf(this.pos);
+    return this.table.cols.gid[this.pos]!;
   }
   get mtimeMs(): number {
-    return this.table.mtimeOf(this.pos);
+    return this.table.cols.mtimeMs[this.pos]!;
   }
   get linkName(): string {
     return this.table.linkName(this.pos);

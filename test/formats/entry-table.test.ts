@@ -39,7 +39,7 @@ const fields = (e: LayerEntry) => ({
 });
 
 test('every field of every entry, and every chunk, come back as they went in', () => {
-  const table = new EntryTable(entries, (e) => chunkLists.get(e) ?? []);
+  const table = EntryTable.of(entries, (e) => chunkLists.get(e) ?? []);
   assert.equal(table.length, entries.length);
   entries.forEach((e, i) => {
     assert.deepEqual(fields(table.entry(i)), fields(e), e.name);
@@ -48,7 +48,7 @@ test('every field of every entry, and every chunk, come back as they went in', (
 });
 
 test('chunk lists are new objects each time (callers may keep them)', () => {
-  const table = new EntryTable(entries, (e) => chunkLists.get(e) ?? []);
+  const table = EntryTable.of(entries, (e) => chunkLists.get(e) ?? []);
   assert.notEqual(table.chunks(2), table.chunks(2));
   assert.deepEqual(table.chunks(2), table.chunks(2));
 });

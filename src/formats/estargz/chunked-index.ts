@@ -7,7 +7,7 @@
 import { invalidArgument } from '../../errors.js';
 import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
-import { EntryTable, TableEntry } from '../entry-table.js';
+import { TableEntry, type ChunkProbe, type EntryTable } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { chunkProblem, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
@@ -18,7 +18,6 @@ const NO_CHUNKS: readonly ChunkRef[] = Object.freeze([]);
 const RECENT_CHUNK_LISTS = 16;
 
 export class ChunkedLayerIndex implements LayerIndex {
-  private readonly table: EntryTable;
   private readonly list: readonly TableEntry[];
   /** Hardlink entry's position -> the position of the regular entry holding its content. */
   private readonly targets = new Map<number, number>();
@@ -26,21 +25,18 @@ export class ChunkedLayerIndex implements LayerIndex {
 
   constructor(
     readonly format: LayerFormat,
-    list: readonly LayerEntry[],
-    chunkMap: ReadonlyMap<LayerEntry, readonly ChunkRef[]>,
+    private readonly table: EntryTable,
     private readonly reader: RangeReader,
     readonly info: LayerIndexInfo,
   ) {
-    for (const entry of list) {
-      if (entry.type === 'reg') checkChunks(entry, chunkMap.get(entry) ?? NO_CHUNKS, reader.size, format);
+    this.list = Array.from({ length: table.length }, (_, i) => table.entry(i));
+    const probe: ChunkProbe = { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
+    for (let pos = 0; pos < table.length; pos++) {
+      if (table.type(pos) === 'reg') checkChunks(table, pos, probe, reader.size, format);
     }
-    const links = hardlinkTargets(list);
-    if (links.size > 0) {
-      const position = new Map(list.map((e, i) => [e, i]));
-      for (const [link, target] of links) this.targets.set(position.get(link)!, position.get(target)!);
+    if (table.hardlinkCount > 0) {
+      for (const [link, target] of hardlinkTargets(this.list)) this.targets.set(link.pos, target.pos);
     }
-    this.table = new EntryTable(list, (e) => (e.type === 'reg' ? chunkMap.get(e) ?? NO_CHUNKS : NO_CHUNKS));
-    this.list = Array.from({ length: this.table.length }, (_, i) => this.table.entry(i));
   }
 
   entries(): readonly LayerEntry[] {
@@ -107,14 +103,16 @@ function firstChunkAt(chunks: readonly ChunkRef[], fileOffset: number): number {
 }
 
 /** The last line of defence: chunk lists cover [0, size) exactly, each chunk readable from the blob. */
-function checkChunks(entry: LayerEntry, chunks: readonly ChunkRef[], blobSize: number, format: string): void {
-  const fail = (what: string) => invalidArgument(`${format} file ${JSON.stringify(entry.name)}${what}`);
+function checkChunks(table: EntryTable, pos: number, probe: ChunkProbe, blobSize: number, format: string): void {
+  const fail = (what: string) => invalidArgument(`${format} file ${JSON.stringify(table.name(pos))}${what}`);
   let next = 0;
-  for (const c of chunks) {
+  for (let k = 0, count = table.chunkCount(pos); k < count; k++) {
+    const c = table.probeChunk(pos, k, probe);
     const problem = chunkProblem(c, blobSize);
     if (problem) throw fail(`: its chunk at file offset ${c.fileOffset} ${problem}`);
     if (c.fileOffset !== next || c.size === 0) throw fail(` has chunks that leave a gap or overlap at file offset ${next}`);
     next += c.size;
   }
-  if (next !== entry.size) throw fail(`: its chunks cover ${next} bytes, the file has ${entry.size}`);
+  const size = table.sizeOf(pos);
+  if (next !== size) throw fail(`: its chunks cover ${next} bytes, the file has ${size}`);
 }

@@ -21,7 +21,7 @@ export async function openEstargz(reader: RangeReader, opts: EstargzOpenOptions 
   const toc = await readEstargzToc(reader, opts);
   const contents = estargzContents(toc.json, toc.tocOffset);
   const size = opts.uncompressedSize;
-  return new ChunkedLayerIndex('estargz', contents.entries, contents.chunks, reader, {
+  return new ChunkedLayerIndex('estargz', contents.table, reader, {
     indexBytesRead: toc.bytesRead,
     ...(contents.prefetchEnd !== undefined ? { prefetchEnd: contents.prefetchEnd } : {}),
     ...(contents.noPrefetch ? { noPrefetch: true } : {}),

@@ -10,8 +10,8 @@
 // stargz-snapshotter hides them, but their members still bound the previous file's.
 
 import { invalidArgument } from '../../errors.js';
-import type { LayerEntry } from '../layer-entry.js';
-import { LIMITS, type ChunkRef } from '../layer-index.js';
+import { EntryTableBuilder, type EntryTable } from '../entry-table.js';
+import { LIMITS } from '../layer-index.js';
 import { TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
 import { TOC_TAR_NAME } from './read-toc.js';
 
@@ -19,8 +19,8 @@ export const PREFETCH_LANDMARK = '.prefetch.landmark';
 export const NO_PREFETCH_LANDMARK = '.no.prefetch.landmark';
 
 export interface EstargzContents {
-  readonly entries: LayerEntry[];
-  readonly chunks: Map<LayerEntry, ChunkRef[]>;
+  /** The visible entries (landmarks and the TOC's own entry left out) and their chunks. */
+  readonly table: EntryTable;
   /** `.prefetch.landmark`'s blob offset: the prioritised files lie before it. */
   readonly prefetchEnd?: number;
   readonly noPrefetch: boolean;
@@ -36,30 +36,36 @@ interface Piece {
   /** 0 = to the end of the file (last piece only). */
   readonly chunkSize: number;
   readonly digest: string | undefined;
-  /** The file this piece belongs to (a hidden landmark has one too). */
-  readonly file: LayerEntry;
+  /** Size of the file this piece belongs to. */
+  readonly fileSize: number;
+  /** Its chunk slot in the table; -1 for a hidden file's piece (a landmark's). */
+  readonly slot: number;
 }
 
 export function estargzContents(json: unknown, tocOffset: number): EstargzContents {
   const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
-  const entries: LayerEntry[] = [];
+  // Every chunk and every entry is a TOC entry of its own: the TOC's length bounds both.
+  const table = new EntryTableBuilder(raws.length, raws.length);
   const pieces: Piece[] = [];
-  const chunks = new Map<LayerEntry, ChunkRef[]>();
+  let slots = 0;
   let prefetchEnd: number | undefined;
   let noPrefetch = false;
-  let open: { file: LayerEntry; digest: string | undefined; first: number } | undefined;
+  let open: { pos: number; size: number; digest: string | undefined; first: number } | undefined;
 
-  const piece = (f: TocFieldReader, file: LayerEntry): Piece => ({
+  const piece = (f: TocFieldReader, fileSize: number, fileDigest: string | undefined, hidden: boolean): Piece => ({
     at: f,
     offset: checkOffset(f, f.int('offset'), tocOffset),
     innerOffset: f.int('innerOffset', LIMITS.maxChunkBytes),
     chunkOffset: f.int('chunkOffset', LIMITS.maxFileBytes),
     chunkSize: f.int('chunkSize', LIMITS.maxChunkBytes),
-    digest: f.chunkDigest(file.digest),
-    file,
+    digest: f.chunkDigest(fileDigest),
+    fileSize,
+    slot: hidden ? -1 : slots++,
   });
   const close = () => {
-    if (open) closeFile(open.file, open.digest, pieces, open.first);
+    if (!open) return;
+    closeFile(open.size, open.digest, pieces, open.first);
+    if (open.pos >= 0) table.setChunks(open.pos, pieces[open.first]!.slot, pieces.length - open.first);
     open = undefined;
   };
 
@@ -68,22 +74,23 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     const type = f.type();
     if (type === 'chunk') {
       if (!open) throw f.fail('is a chunk that follows no non-empty regular file');
-      pieces.push(piece(f, open.file));
+      pieces.push(piece(f, open.size, open.digest, open.pos < 0));
       return;
     }
     close();
     const entry = tocLayerEntry(f, type);
     const { name, size } = entry;
-    if (size > 0) {
-      open = { file: entry, digest: entry.digest, first: pieces.length };
-      pieces.push(piece(f, entry));
-    }
+    let pos = -1;
     if (name === PREFETCH_LANDMARK && type === 'reg') {
       prefetchEnd = f.int('offset');
     } else if (name === NO_PREFETCH_LANDMARK && type === 'reg') {
       noPrefetch = true;
     } else if (name !== TOC_TAR_NAME) {
-      entries.push(entry);
+      pos = table.add(entry);
+    }
+    if (size > 0) {
+      open = { pos, size, digest: entry.digest, first: pieces.length };
+      pieces.push(piece(f, size, entry.digest, pos < 0));
     }
   });
   close();
@@ -95,18 +102,15 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     const p = pieces[i]!;
     const next = pieces[i + 1];
     if (next && next.offset !== p.offset) bound = next.offset;
-    if (p.file.name === PREFETCH_LANDMARK || p.file.name === NO_PREFETCH_LANDMARK) continue;
-    const size = p.chunkSize || p.file.size - p.chunkOffset;
+    if (p.slot < 0) continue;
+    const size = p.chunkSize || p.fileSize - p.chunkOffset;
     const blobLength = bound - p.offset;
     if (blobLength > LIMITS.maxChunkBytes || p.innerOffset + size > LIMITS.maxChunkBytes) {
       throw invalidArgument(`${p.at.where}: chunk of ${size} bytes in a member of ${blobLength} bytes is over the cap of ${LIMITS.maxChunkBytes}`);
     }
-    let list = chunks.get(p.file);
-    if (!list) chunks.set(p.file, (list = []));
-    list.push({ fileOffset: p.chunkOffset, size, blobOffset: p.offset, blobLength, innerOffset: p.innerOffset, encoding: 'gzip', ...(p.digest ? { digest: p.digest } : {}) });
+    table.setChunk(p.slot, { fileOffset: p.chunkOffset, size, blobOffset: p.offset, blobLength, innerOffset: p.innerOffset, encoding: 'gzip', ...(p.digest ? { digest: p.digest } : {}) });
   }
-  for (const list of chunks.values()) list.reverse();
-  return { entries, chunks, ...(prefetchEnd !== undefined ? { prefetchEnd } : {}), noPrefetch };
+  return { table: table.build(), ...(prefetchEnd !== undefined ? { prefetchEnd } : {}), noPrefetch };
 }
 
 function checkOffset(f: TocFieldReader, offset: number, tocOffset: number): number {
@@ -115,17 +119,17 @@ function checkOffset(f: TocFieldReader, offset: number, tocOffset: number): numb
 }
 
 /** A file's pieces must tile [0, size): first at 0, each where the last ended. */
-function closeFile(file: LayerEntry, fileDigest: string | undefined, all: Piece[], first: number): void {
+function closeFile(fileSize: number, fileDigest: string | undefined, all: Piece[], first: number): void {
   const pieces = all.slice(first);
   let next = 0;
   pieces.forEach((p, i) => {
     const last = i === pieces.length - 1;
     if (p.chunkOffset !== next) throw invalidArgument(`${p.at.where}: chunk starts at file offset ${p.chunkOffset}, expected ${next}`);
     if (p.chunkSize === 0 && !last) throw invalidArgument(`${p.at.where}: only the last chunk may run to the end of the file`);
-    next = p.chunkSize === 0 ? file.size : next + p.chunkSize;
-    if (next > file.size) throw invalidArgument(`${p.at.where}: chunk ends at ${next}, past the file's size ${file.size}`);
+    next = p.chunkSize === 0 ? fileSize : next + p.chunkSize;
+    if (next > fileSize) throw invalidArgument(`${p.at.where}: chunk ends at ${next}, past the file's size ${fileSize}`);
   });
-  if (next !== file.size) throw invalidArgument(`${pieces[pieces.length - 1]!.at.where}: chunks cover ${next} of ${file.size} bytes`);
+  if (next !== fileSize) throw invalidArgument(`${pieces[pieces.length - 1]!.at.where}: chunks cover ${next} of ${fileSize} bytes`);
   // Old stargz TOCs carry no chunkDigest; a single chunk is the whole file, so its digest serves.
   const only = pieces[0];
   if (pieces.length === 1 && only && only.digest === undefined && fileDigest !== undefined) {
@@ -140,7 +144,7 @@ function checkOrder(pieces: readonly Piece[]): void {
     const b = pieces[i]!;
     if (b.offset < a.offset) throw invalidArgument(`${b.at.where}: data offset ${b.offset} goes backwards (previous data at ${a.offset})`);
     if (b.offset === a.offset) {
-      const aSize = a.chunkSize || a.file.size - a.chunkOffset;
+      const aSize = a.chunkSize || a.fileSize - a.chunkOffset;
       if (b.innerOffset < a.innerOffset + aSize) {
         throw invalidArgument(`${b.at.where}: overlaps the previous data in the member at offset ${b.offset}`);
       }

@@ -21,5 +21,5 @@ export async function openZstdChunked(reader: RangeReader, opts: ZstdChunkedOpen
   const toc = await readZstdChunkedToc(reader, opts.annotations, opts);
   const dataEnd = Math.max(0, toc.position.offset - SKIPPABLE_FRAME_HEADER_BYTES);
   const contents = zstdChunkedContents(toc.json, dataEnd);
-  return new ChunkedLayerIndex('zstd-chunked', contents.entries, contents.chunks, reader, { indexBytesRead: toc.bytesRead });
+  return new ChunkedLayerIndex('zstd-chunked', contents.table, reader, { indexBytesRead: toc.bytesRead });
 }

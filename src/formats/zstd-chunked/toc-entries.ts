@@ -11,13 +11,13 @@
 // it matches the tar-split entry for entry), so the list is complete for a tree.
 
 import { invalidArgument } from '../../errors.js';
+import { EntryTableBuilder, type EntryTable } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
 import { TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
-  readonly entries: LayerEntry[];
-  readonly chunks: Map<LayerEntry, ChunkRef[]>;
+  readonly table: EntryTable;
 }
 
 interface Piece {
@@ -33,14 +33,17 @@ interface Piece {
 /** `dataEnd`: where file data must end (the TOC's skippable frame starts there). */
 export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunkedContents {
   const raws = tocEntriesOf(json, 'zstd:chunked TOC', LIMITS.maxEntries);
-  const entries: LayerEntry[] = [];
-  const chunks = new Map<LayerEntry, ChunkRef[]>();
-  let open: { file: LayerEntry; at: { readonly where: string }; endOffset: number; pieces: Piece[] } | undefined;
+  // Every chunk and every entry is a TOC entry of its own: the TOC's length bounds both.
+  const table = new EntryTableBuilder(raws.length, raws.length);
+  let slot = 0;
+  let open: { file: LayerEntry; pos: number; at: { readonly where: string }; endOffset: number; pieces: Piece[] } | undefined;
   let lastEnd = 0; // data of consecutive files must not overlap
 
   const close = () => {
     if (!open) return;
-    chunks.set(open.file, chunkRefs(open.file, open.at, open.pieces, open.endOffset, lastEnd));
+    const refs = chunkRefs(open.file, open.at, open.pieces, open.endOffset, lastEnd);
+    table.setChunks(open.pos, slot, refs.length);
+    for (const c of refs) table.setChunk(slot++, c);
     lastEnd = open.endOffset;
     open = undefined;
   };
@@ -56,15 +59,15 @@ export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunked
     close();
     const entry = tocLayerEntry(f, type);
     const { size } = entry;
-    entries.push(entry);
+    const pos = table.add(entry);
     if (size > 0) {
       const endOffset = f.int('endOffset');
       if (endOffset > dataEnd) throw f.fail(`endOffset ${endOffset} is past the file data (which ends at ${dataEnd})`);
-      open = { file: entry, at: f, endOffset, pieces: [piece(f, entry.digest)] };
+      open = { file: entry, pos, at: f, endOffset, pieces: [piece(f, entry.digest)] };
     }
   });
   close();
-  return { entries, chunks };
+  return { table: table.build() };
 }
 
 function piece(f: TocFieldReader, fileDigest: string | undefined): Piece {
