@@ -16,6 +16,8 @@ const DECODE_TIMEOUT_MS = 30_000;
 
 let toolMissing = false;
 
+const ignore = (): void => undefined;
+
 /**
  * `data` decoded by `zstd -dc`, when it decodes to exactly `size` bytes; undefined when the
  * tool is missing, fails, or gives any other length (the caller decodes another way and
@@ -25,27 +27,39 @@ export function decodeZstdInChildProcess(data: Uint8Array, size: number): Promis
   if (toolMissing || !Number.isSafeInteger(size) || size <= 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const child = spawn('zstd', ['-dcq', '--no-progress'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: DECODE_TIMEOUT_MS });
-    const out = Buffer.allocUnsafe(size);
-    let n = 0;
-    let refused = false;
+    // The output lives in `state`, dropped once settled, and the handlers go with it: node
+    // keeps an exited ChildProcess reachable for a while, and with it whatever its handlers
+    // hold (the promise, and through it the result: a whole TOC).
+    let state: { out: Buffer; n: number } | undefined = { out: Buffer.allocUnsafe(size), n: 0 };
+    const settle = (result: Buffer | undefined) => {
+      state = undefined;
+      child.removeAllListeners();
+      child.on('error', ignore); // a late error must not be an unhandled 'error' event
+      child.stdout.removeAllListeners();
+      child.stdout.destroy();
+      child.stdin.destroy();
+      resolve(result);
+    };
     const refuse = () => {
-      refused = true;
       child.kill('SIGKILL');
+      settle(undefined);
     };
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') toolMissing = true;
       refuse();
-      resolve(undefined);
     });
     child.stdout.on('data', (piece: Buffer) => {
-      if (refused) return;
-      if (n + piece.length > size) return refuse();
-      piece.copy(out, n);
-      n += piece.length;
+      if (!state) return;
+      if (state.n + piece.length > size) return refuse();
+      piece.copy(state.out, state.n);
+      state.n += piece.length;
     });
-    child.on('close', (code) => resolve(!refused && code === 0 && n === size ? out : undefined));
+    child.on('close', (code) => {
+      if (!state) return;
+      settle(code === 0 && state.n === size ? state.out : undefined);
+    });
     // EPIPE when the tool exits early (a corrupt frame): the exit code says what happened.
-    child.stdin.on('error', () => undefined);
+    child.stdin.on('error', ignore);
     child.stdin.end(data);
   });
 }
