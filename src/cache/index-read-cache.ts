@@ -3,12 +3,19 @@
 // the TOCs in the disk cache, and a later mount or `cat` of that image starts without
 // fetching them again. The bytes are raw blob ranges; the format reader still verifies the
 // TOC against its digest, and the disk store verifies what it reads back.
+// Only the disk level: these bytes are read once per open, and in the memory level a TOC
+// (640 KB for debian's zstd:chunked layer) sat for as long as a mount served, read never.
 
 import type { RangeReader } from '../formats/range-reader.js';
 import type { ChunkStore } from './chunk-store.js';
+import { TwoLevelChunkStore } from './two-level-chunk-store.js';
 
 export class IndexReadCache implements RangeReader {
-  constructor(private readonly inner: RangeReader, private readonly store: ChunkStore, private readonly blobDigest: string) {}
+  private readonly store: ChunkStore;
+
+  constructor(private readonly inner: RangeReader, store: ChunkStore, private readonly blobDigest: string) {
+    this.store = store instanceof TwoLevelChunkStore ? store.disk : store;
+  }
 
   get size(): number {
     return this.inner.size;
