@@ -91,10 +91,11 @@ export class LazyImage {
 
   /** File bytes of a regular node (clamped at EOF like pread). */
   async read(node: TreeNode, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    if (node.type !== 'reg' || !node.source || offset >= node.size || length <= 0) return Buffer.alloc(0);
-    const layer = this.layers[node.source.layer];
-    if (!layer) throw internal(`node ${node.ino} points at layer ${node.source.layer}, which the image does not have`);
-    return layer.read(node.source.entry, offset, Math.min(length, node.size - offset), signal);
+    const source = node.source; // made per read by the tree: read it once
+    if (node.type !== 'reg' || !source || offset >= node.size || length <= 0) return Buffer.alloc(0);
+    const layer = this.layers[source.layer];
+    if (!layer) throw internal(`node ${node.ino} points at layer ${source.layer}, which the image does not have`);
+    return layer.read(source.entry, offset, Math.min(length, node.size - offset), signal);
   }
 
   /** The whole content of a regular node, in bounded pieces. */

@@ -10,10 +10,14 @@
 // - Hardlinks share their target's node (nlink counts names); one to a missing target
 //   is dropped with a warning.
 // Inodes: root = 1, then depth-first with children in name order, so they are stable.
+// The Builder merges into MergedNodes (easy to change in place), then finish() copies them
+// into a CompactTree (typed arrays, no object per file): the graph is only transient.
 
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type LayerEntry } from '../formats/layer-entry.js';
+import { CompactTree } from './compact-tree.js';
+import type { GraphBounds } from './write-columns.js';
 import { MergedNode } from './merged-node.js';
-import type { Tree, TreeNode } from './tree-node.js';
+import type { Tree } from './tree-node.js';
 
 /** A Tree plus what was dropped while merging (additive to the Tree contract). */
 export interface MergedTree extends Tree {
@@ -26,7 +30,7 @@ const AUFS_META_PREFIX = `${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`;
 export function buildTree(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): MergedTree {
   const b = new Builder();
   layers.forEach((entries, layer) => b.applyLayer(entries, layer));
-  return b.finish();
+  return b.finish(layers);
 }
 
 // Directory part and last component of a clean name ('' for a top-level name): two
@@ -42,6 +46,8 @@ class Builder {
   readonly warnings: string[] = [];
   /** The directory the previous entry went into (cleared when a directory is replaced). */
   private lastParent: { dir: string; node: MergedNode } | undefined;
+  /** Counted at every name added, to size the CompactTree's arrays (finish trims them). */
+  private readonly bounds = { names: 0, nameChars: 0 } satisfies GraphBounds;
 
   applyLayer(entries: ReadonlyArray<LayerEntry>, layer: number): void {
     this.lastParent = undefined;
@@ -63,14 +69,16 @@ class Builder {
         }
       }
     }
-    for (const e of entries) {
+    // By position: a node keeps (layer, position) of its entry rather than the entry.
+    for (let pos = 0; pos < entries.length; pos++) {
+      const e = entries[pos]!;
       const base = baseOf(e.name);
       if (base.startsWith(WHITEOUT_PREFIX)) continue;
-      this.applyEntry(e, layer, dirOf(e.name), base);
+      this.applyEntry(e, layer, pos, dirOf(e.name), base);
     }
   }
 
-  private applyEntry(e: LayerEntry, layer: number, dir: string, base: string): void {
+  private applyEntry(e: LayerEntry, layer: number, pos: number, dir: string, base: string): void {
     if (e.name === '') {
       if (e.type === 'dir') this.root.setAttributes(e);
       else this.warnings.push(`${described(layer, e)}: a non-directory entry for the root was dropped`);
@@ -95,13 +103,13 @@ class Builder {
       node = target;
       node.nlink++;
     } else {
-      node = MergedNode.fromEntry(e, layer);
+      node = MergedNode.fromEntry(e, layer, pos);
     }
     if (existing) {
       this.unlinkSubtree(existing);
       if (existing.type === 'dir') this.lastParent = undefined; // it may be the remembered one
     }
-    children.set(base, node);
+    this.addName(children, base, node);
   }
 
   /** Walks to directory `dir`, making missing ones; undefined (warned) through a non-dir. */
@@ -114,7 +122,7 @@ class Builder {
       let child = node.children!.get(part);
       if (!child) {
         child = MergedNode.implicitDir();
-        node.children!.set(part, child);
+        this.addName(node.children!, part, child);
       } else if (child.type !== 'dir') {
         this.warnings.push(`${described(layer, e)}: dropped, its parent ${JSON.stringify(part)} is a ${child.type}, not a directory (not followed)`);
         return undefined;
@@ -123,6 +131,12 @@ class Builder {
     }
     this.lastParent = { dir, node };
     return node;
+  }
+
+  private addName(children: Map<string, MergedNode>, name: string, node: MergedNode): void {
+    children.set(name, node);
+    this.bounds.names++;
+    this.bounds.nameChars += name.length;
   }
 
   private findDir(dir: string): MergedNode | undefined {
@@ -149,29 +163,8 @@ class Builder {
     }
   }
 
-  finish(): MergedTree {
-    const byIno: MergedNode[] = [];
-    const assign = (node: MergedNode) => {
-      if (node.ino !== 0) return; // second name of a hardlinked node
-      byIno.push(node);
-      node.ino = byIno.length;
-      if (!node.children) return;
-      let dirs = 0;
-      for (const name of [...node.children.keys()].sort()) {
-        const child = node.children.get(name)!;
-        if (child.type === 'dir') dirs++;
-        assign(child);
-      }
-      node.nlink = 2 + dirs;
-    };
-    assign(this.root);
-    const lookup = (path: string): TreeNode | undefined => this.lookupNode(path);
-    return {
-      root: this.root,
-      lookup,
-      byIno: (ino: number) => (Number.isSafeInteger(ino) && ino >= 1 ? byIno[ino - 1] : undefined),
-      size: byIno.length,
-      warnings: this.warnings,
-    };
+  /** Numbers the nodes (see the header) and copies them into a CompactTree over `layers`. */
+  finish(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): MergedTree {
+    return CompactTree.of(this.root, this.bounds, layers, this.warnings);
   }
 }

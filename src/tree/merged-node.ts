@@ -1,13 +1,18 @@
-// The mutable node class behind a merged Tree. Compact on purpose (memory per file
-// matters for big images): plain fields, no closures; `children` only on directories,
-// `source` only on regular files with content.
+// The mutable node the Builder merges layers into. Transient: finish() copies the graph
+// into a CompactTree (typed arrays, no object per file) and drops it, so the fields here
+// are shaped for merging (a Map per directory, attributes replaced in place), not for
+// memory. `children` only on directories; a source only on regular files with content.
 
 import type { LayerEntry } from '../formats/layer-entry.js';
-import type { NodeSource, NodeType, TreeNode } from './tree-node.js';
+import type { NodeType } from './tree-node.js';
 
 const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
 
-export class MergedNode implements TreeNode {
+/** sourceLayer of a node without content (not a regular file, or an empty one). */
+export const NO_SOURCE = -1;
+
+export class MergedNode {
+  /** Set when writeColumns numbers the node, once merging is done (0 = not yet numbered). */
   ino = 0;
   nlink = 1;
   type: NodeType;
@@ -21,7 +26,10 @@ export class MergedNode implements TreeNode {
   devMinor: number;
   xattrs: Readonly<Record<string, Buffer>>;
   children?: Map<string, MergedNode>;
-  source?: NodeSource;
+  /** The layer holding the content, or NO_SOURCE. */
+  sourceLayer = NO_SOURCE;
+  /** Position of the content's entry in that layer's entries (a hardlink shares its target's node). */
+  sourcePos = 0;
 
   private constructor(type: NodeType) {
     this.type = type;
@@ -40,13 +48,16 @@ export class MergedNode implements TreeNode {
     return new MergedNode('dir');
   }
 
-  /** A node for a non-hardlink entry of layer `layer`. */
-  static fromEntry(entry: LayerEntry, layer: number): MergedNode {
+  /** A node for a non-hardlink entry, the one at position `pos` of layer `layer`. */
+  static fromEntry(entry: LayerEntry, layer: number, pos: number): MergedNode {
     const n = new MergedNode(entry.type === 'hardlink' ? 'reg' : entry.type);
     n.setAttributes(entry);
     if (entry.type === 'reg') {
       n.size = entry.size;
-      if (entry.size > 0) n.source = { layer, entry };
+      if (entry.size > 0) {
+        n.sourceLayer = layer;
+        n.sourcePos = pos;
+      }
     } else if (entry.type === 'symlink') {
       n.linkName = entry.linkName;
       n.size = Buffer.byteLength(entry.linkName);
@@ -64,5 +75,10 @@ export class MergedNode implements TreeNode {
     this.gid = entry.gid;
     this.mtimeMs = entry.mtimeMs;
     this.xattrs = Object.keys(entry.xattrs).length ? entry.xattrs : NO_XATTRS;
+  }
+
+  /** True when the node carries extended attributes. */
+  get hasXattrs(): boolean {
+    return this.xattrs !== NO_XATTRS;
   }
 }

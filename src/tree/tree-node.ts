@@ -1,7 +1,9 @@
 // The merged view of a layer chain: one TreeNode per visible path after overlay rules
 // (whiteouts applied, opaque dirs, later layer wins, dir-over-dir merges). Hardlinks are
-// one node reachable under several names (nlink counts them). Built from LayerIndex
-// entries only: no file data is read to build it.
+// one node (one ino) reachable under several names (nlink counts them). Built from
+// LayerIndex entries only: no file data is read to build it. A Tree may hand out a new
+// TreeNode object per call (the merged tree does: it keeps typed arrays, not objects), so
+// callers tell nodes apart by `ino`, never by object identity.
 
 import type { EntryType, LayerEntry } from '../formats/layer-entry.js';
 
@@ -31,7 +33,7 @@ export interface TreeNode {
   readonly xattrs: Readonly<Record<string, Buffer>>;
   /** Names linking to this node (hardlinks); for dirs: 2 + number of child dirs. */
   readonly nlink: number;
-  /** Children of a directory, by name (sorted insertion not guaranteed). */
+  /** Children of a directory, by name (iteration order not guaranteed to be sorted). */
   readonly children?: ReadonlyMap<string, TreeNode>;
   /** Where a regular file's content lives; absent for empty files and non-regular nodes. */
   readonly source?: NodeSource;

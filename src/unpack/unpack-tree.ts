@@ -65,7 +65,8 @@ function checkName(name: string, parent: string): void {
 class Unpacker {
   private readonly sameOwner: boolean;
   private readonly warnings: string[] = [];
-  private readonly firstPath = new Map<TreeNode, string>();
+  /** Where each hardlinked file was written first, by ino (node objects may be per-lookup views). */
+  private readonly firstPath = new Map<number, string>();
   private readonly dirs: PendingDir[] = [];
   private setfattrMissing = false;
   private done = 0;
@@ -99,14 +100,14 @@ class Unpacker {
       const node = dir.children!.get(name)!;
       const path = join(dirPath, name);
       if (node.type !== 'dir' && node.nlink > 1) {
-        const first = this.firstPath.get(node);
+        const first = this.firstPath.get(node.ino);
         if (first !== undefined) {
           await link(first, path);
           continue;
         }
       }
       const made = await this.create(node, path, depth);
-      if (made && node.type !== 'dir' && node.nlink > 1) this.firstPath.set(node, path);
+      if (made && node.type !== 'dir' && node.nlink > 1) this.firstPath.set(node.ino, path);
     }
   }
 
@@ -203,14 +204,14 @@ class Unpacker {
 
 /** Regular-file bytes to write (hardlinked content counted once). */
 function countBytes(root: TreeNode): number {
-  const seen = new Set<TreeNode>();
+  const seen = new Set<number>(); // inos: nodes may be per-lookup views
   let total = 0;
   const stack: TreeNode[] = [root];
   while (stack.length) {
     const n = stack.pop()!;
     if (n.children) stack.push(...n.children.values());
-    else if (n.type === 'reg' && !seen.has(n)) {
-      seen.add(n);
+    else if (n.type === 'reg' && !seen.has(n.ino)) {
+      seen.add(n.ino);
       total += n.size;
     }
   }
