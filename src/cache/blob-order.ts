@@ -2,6 +2,10 @@
 // per cache key. Built once, on first need, from index.entries() and index.chunks(): it
 // is what lets a miss extend its request into the next files of the layer (small files
 // that sit side by side in the blob are usually read together) and what prefetch walks.
+//
+// Kept as columns (entry position, chunk number, blob range: 24 bytes a chunk); the chunk
+// and its key are made again when asked for. As objects, the order cost ~200 bytes a
+// chunk for as long as the mount served, from its first read on: more than the index.
 
 import type { ChunkRef, LayerIndex } from '../formats/layer-index.js';
 
@@ -10,8 +14,15 @@ export interface KeyedChunk {
   readonly key: string;
 }
 
+interface Order {
+  readonly entry: Uint32Array;
+  readonly chunk: Uint32Array;
+  readonly blobOffset: Float64Array;
+  readonly blobEnd: Float64Array;
+}
+
 export class BlobOrder {
-  private list: KeyedChunk[] | undefined;
+  private order: Order | undefined;
 
   /** `accept` filters out chunks that cannot be fetched (zeros, bad fields). */
   constructor(
@@ -20,38 +31,72 @@ export class BlobOrder {
     private readonly accept: (c: ChunkRef) => boolean,
   ) {}
 
-  get all(): readonly KeyedChunk[] {
-    this.list ??= this.build();
-    return this.list;
+  /** Number of chunks in the order. */
+  get length(): number {
+    return this.built.entry.length;
   }
 
-  /** Position of the first chunk whose blobOffset is >= offset (all.length if none). */
+  /** The i-th chunk in blob order, with its key. */
+  at(i: number): KeyedChunk {
+    const o = this.built;
+    const entry = this.index.entries()[o.entry[i]!]!;
+    const chunk = this.index.chunks(entry)[o.chunk[i]!]!;
+    return { chunk, key: this.keyOf(chunk) };
+  }
+
+  /** Where the i-th chunk's blob bytes start and end. */
+  blobOffsetAt(i: number): number {
+    return this.built.blobOffset[i]!;
+  }
+
+  blobEndAt(i: number): number {
+    return this.built.blobEnd[i]!;
+  }
+
+  /** Position of the first chunk whose blobOffset is >= offset (length if none). */
   firstAtOrAfter(offset: number): number {
-    const list = this.all;
+    const starts = this.built.blobOffset;
     let lo = 0;
-    let hi = list.length;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid]!.chunk.blobOffset < offset) lo = mid + 1;
+      if (starts[mid]! < offset) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private build(): KeyedChunk[] {
+  private get built(): Order {
+    this.order ??= this.build();
+    return this.order;
+  }
+
+  private build(): Order {
     const seen = new Set<string>();
-    const out: KeyedChunk[] = [];
-    for (const entry of this.index.entries()) {
-      if (entry.type !== 'reg' || entry.size === 0) continue;
-      for (const chunk of this.index.chunks(entry)) {
-        if (!this.accept(chunk)) continue;
-        const key = this.keyOf(chunk);
-        if (seen.has(key)) continue; // same content elsewhere (a digest key): fetch it once
+    const found: { entry: number; chunk: number; blobOffset: number; innerOffset: number; blobEnd: number }[] = [];
+    this.index.entries().forEach((entry, e) => {
+      if (entry.type !== 'reg' || entry.size === 0) return;
+      this.index.chunks(entry).forEach((c, k) => {
+        if (!this.accept(c)) return;
+        const key = this.keyOf(c);
+        if (seen.has(key)) return; // same content elsewhere (a digest key): fetch it once
         seen.add(key);
-        out.push({ chunk, key });
-      }
-    }
-    out.sort((a, b) => a.chunk.blobOffset - b.chunk.blobOffset || a.chunk.innerOffset - b.chunk.innerOffset);
-    return out;
+        found.push({ entry: e, chunk: k, blobOffset: c.blobOffset, innerOffset: c.innerOffset, blobEnd: c.blobOffset + c.blobLength });
+      });
+    });
+    found.sort((a, b) => a.blobOffset - b.blobOffset || a.innerOffset - b.innerOffset);
+    const order: Order = {
+      entry: new Uint32Array(found.length),
+      chunk: new Uint32Array(found.length),
+      blobOffset: new Float64Array(found.length),
+      blobEnd: new Float64Array(found.length),
+    };
+    found.forEach((f, i) => {
+      order.entry[i] = f.entry;
+      order.chunk[i] = f.chunk;
+      order.blobOffset[i] = f.blobOffset;
+      order.blobEnd[i] = f.blobEnd;
+    });
+    return order;
   }
 }

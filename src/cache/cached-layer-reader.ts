@@ -165,21 +165,19 @@ export class CachedLayerReader {
       lo = range.blobOffset;
       hi = range.blobOffset + range.blobLength;
     }
-    const wanted = this.blobOrder.all.filter((k) => k.chunk.blobOffset < hi && k.chunk.blobOffset + k.chunk.blobLength > lo);
+    const order = this.blobOrder;
+    const wanted: number[] = []; // positions in blob order
+    for (let i = 0; i < order.length && order.blobOffsetAt(i) < hi; i++) if (order.blobEndAt(i) > lo) wanted.push(i);
     const what = `prefetch of ${this.keyPrefix}`;
     let i = 0;
     while (i < wanted.length) {
       this.checkOpen();
       if (signal?.aborted) throw unavailable(`${what}: aborted`, signal.reason);
       // One request's worth of chunks at a time keeps the cache checks and memory bounded.
-      const start = wanted[i]!.chunk.blobOffset;
+      const start = order.blobOffsetAt(wanted[i]!);
       let j = i + 1;
-      while (j < wanted.length) {
-        const c = wanted[j]!.chunk;
-        if (c.blobOffset + c.blobLength - start > this.limits.maxRequestBytes) break;
-        j++;
-      }
-      await this.load(wanted.slice(i, j).map((k) => k.chunk), 'prefetch', signal, what);
+      while (j < wanted.length && order.blobEndAt(wanted[j]!) - start <= this.limits.maxRequestBytes) j++;
+      await this.load(wanted.slice(i, j).map((w) => order.at(w).chunk), 'prefetch', signal, what);
       i = j;
     }
   }
@@ -330,8 +328,8 @@ export class CachedLayerReader {
   }
 
   private *following(blobOffset: number): Iterable<KeyedChunk> {
-    const all = this.blobOrder.all;
-    for (let i = this.blobOrder.firstAtOrAfter(blobOffset); i < all.length; i++) yield all[i]!;
+    const order = this.blobOrder;
+    for (let i = order.firstAtOrAfter(blobOffset); i < order.length; i++) yield order.at(i);
   }
 
   /** Registers every chunk of a request as in flight and queues the fetch. */
