@@ -24,6 +24,8 @@ const DIGEST_BYTES = 32;
 const SHA256_PREFIX = 'sha256:';
 const SHA256_LENGTH = SHA256_PREFIX.length + 2 * DIGEST_BYTES;
 const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
+/** A builder's column used at least this much is kept rather than copied to its exact size. */
+const KEEP_FILL = 0.9;
 const NO_DEVICE: readonly [number, number] = Object.freeze([0, 0] as const);
 
 /** A ChunkRef whose fields can be overwritten: one object reused to look at many chunks. */
@@ -59,8 +61,9 @@ class DigestColumn {
     return SHA256_PREFIX + this.bytes.toString('hex', i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
   }
 
-  /** A copy of the first `count` slots (the builder's capacity is an upper bound). */
-  trimmed(count: number): DigestColumn {
+  /** The first `count` slots: this column when at least `keepFill` of it is used, else a copy. */
+  trimmed(count: number, keepFill: number): DigestColumn {
+    if (count >= this.present.length * keepFill) return this;
     return new DigestColumn(Buffer.from(this.bytes.subarray(0, count * DIGEST_BYTES)), this.present.slice(0, count));
   }
 }
@@ -197,22 +200,26 @@ export class EntryTableBuilder {
     const n = this.count;
     const k = this.chunkSlots;
     const c = this.cols;
+    // Columns nearly full are kept as they are (readers size them from a count of the TOC):
+    // a copy would be made next to the original's garbage, and glibc keeps such holes.
+    const fit = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(col: T, used: number): T =>
+      (used >= col.length * KEEP_FILL ? col : col.slice(0, used)) as T;
     const exact: Columns = {
-      typeMode: c.typeMode.slice(0, n),
-      uid: c.uid.slice(0, n),
-      gid: c.gid.slice(0, n),
-      size: c.size.slice(0, n),
-      mtimeMs: c.mtimeMs.slice(0, n),
-      digests: c.digests.trimmed(n),
-      chunkFirst: c.chunkFirst.slice(0, n),
-      chunkCount: c.chunkCount.slice(0, n),
-      chunkFileOffset: c.chunkFileOffset.slice(0, k),
-      chunkSize: c.chunkSize.slice(0, k),
-      chunkBlobOffset: c.chunkBlobOffset.slice(0, k),
-      chunkBlobLength: c.chunkBlobLength.slice(0, k),
-      chunkInnerOffset: c.chunkInnerOffset.slice(0, k),
-      chunkEncoding: c.chunkEncoding.slice(0, k),
-      chunkDigests: c.chunkDigests.trimmed(k),
+      typeMode: fit(c.typeMode, n),
+      uid: fit(c.uid, n),
+      gid: fit(c.gid, n),
+      size: fit(c.size, n),
+      mtimeMs: fit(c.mtimeMs, n),
+      digests: c.digests.trimmed(n, KEEP_FILL),
+      chunkFirst: fit(c.chunkFirst, n),
+      chunkCount: fit(c.chunkCount, n),
+      chunkFileOffset: fit(c.chunkFileOffset, k),
+      chunkSize: fit(c.chunkSize, k),
+      chunkBlobOffset: fit(c.chunkBlobOffset, k),
+      chunkBlobLength: fit(c.chunkBlobLength, k),
+      chunkInnerOffset: fit(c.chunkInnerOffset, k),
+      chunkEncoding: fit(c.chunkEncoding, k),
+      chunkDigests: c.chunkDigests.trimmed(k, KEEP_FILL),
     };
     return new EntryTable(n, this.hardlinks, exact, new StringColumn(this.names), new StringColumn(this.linkNames), this.rare);
   }

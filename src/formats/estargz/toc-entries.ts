@@ -12,7 +12,7 @@
 import { invalidArgument } from '../../errors.js';
 import { EntryTableBuilder, type EntryTable } from '../entry-table.js';
 import { LIMITS } from '../layer-index.js';
-import { TocFieldReader, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
+import { TocFieldReader, tocCapacities, tocEntriesOf, tocLayerEntry } from './toc-fields.js';
 import { TOC_TAR_NAME } from './read-toc.js';
 
 export const PREFETCH_LANDMARK = '.prefetch.landmark';
@@ -44,8 +44,8 @@ interface Piece {
 
 export function estargzContents(json: unknown, tocOffset: number): EstargzContents {
   const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
-  // Every chunk and every entry is a TOC entry of its own: the TOC's length bounds both.
-  const table = new EntryTableBuilder(raws.length, raws.length);
+  const capacity = tocCapacities(raws);
+  const table = new EntryTableBuilder(capacity.entries, capacity.chunks);
   const pieces: Piece[] = [];
   let slots = 0;
   let prefetchEnd: number | undefined;

@@ -138,6 +138,26 @@ export function tocEntriesOf(toc: unknown, what: string, maxEntries: number): re
 }
 
 /**
+ * How many entries and chunk slots a TOC's entries can make at most: every non-chunk TOC
+ * entry is one entry, and every chunk comes from a `chunk` entry or is a `reg` entry's
+ * first. Sizes an EntryTableBuilder in one allocation (a guess would mean a copy).
+ */
+export function tocCapacities(raws: readonly RawTocEntry[]): { entries: number; chunks: number } {
+  let entries = 0;
+  let chunks = 0;
+  for (const raw of raws) {
+    const type = raw.type;
+    if (type === 'chunk') {
+      chunks++;
+    } else {
+      entries++;
+      if (type === 'reg') chunks++;
+    }
+  }
+  return { entries, chunks };
+}
+
+/**
  * The LayerEntry of a non-chunk TOC entry (eStargz and zstd:chunked share these fields):
  * every field checked, the name and a hardlink's target cleaned as tar names are.
  */

@@ -14,7 +14,7 @@ import { invalidArgument } from '../../errors.js';
 import { EntryTableBuilder, type EntryTable } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { LIMITS, type ChunkRef } from '../layer-index.js';
-import { TocFieldReader, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
+import { TocFieldReader, tocCapacities, tocEntriesOf, tocLayerEntry } from '../estargz/toc-fields.js';
 
 export interface ZstdChunkedContents {
   readonly table: EntryTable;
@@ -33,8 +33,8 @@ interface Piece {
 /** `dataEnd`: where file data must end (the TOC's skippable frame starts there). */
 export function zstdChunkedContents(json: unknown, dataEnd: number): ZstdChunkedContents {
   const raws = tocEntriesOf(json, 'zstd:chunked TOC', LIMITS.maxEntries);
-  // Every chunk and every entry is a TOC entry of its own: the TOC's length bounds both.
-  const table = new EntryTableBuilder(raws.length, raws.length);
+  const capacity = tocCapacities(raws);
+  const table = new EntryTableBuilder(capacity.entries, capacity.chunks);
   let slot = 0;
   let open: { file: LayerEntry; pos: number; at: { readonly where: string }; endOffset: number; pieces: Piece[] } | undefined;
   let lastEnd = 0; // data of consecutive files must not overlap
