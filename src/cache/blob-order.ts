@@ -1,11 +1,15 @@
-// BlobOrder: every fetchable chunk of a layer, sorted by where it lies in the blob, one
-// per cache key. Built once, on first need, from index.entries() and index.chunks(): it
-// is what lets a miss extend its request into the next files of the layer (small files
-// that sit side by side in the blob are usually read together) and what prefetch walks.
+// BlobOrder: every fetchable chunk of a layer, sorted by where it lies in the blob. Built
+// once, on first need (the first miss or prefetch), from the index: it is what lets a miss
+// extend its request into the next files of the layer (small files that sit side by side
+// in the blob are usually read together) and what prefetch walks. The same content twice
+// (two chunks, one digest key) is listed twice: load() and the request planner work by
+// key, so it is still fetched once.
 //
 // Kept as columns (entry position, chunk number, blob range: 24 bytes a chunk); the chunk
 // and its key are made again when asked for. As objects, the order cost ~200 bytes a
 // chunk for as long as the mount served, from its first read on: more than the index.
+// Built without making a ChunkRef or a key per chunk where the index can (forEachChunk):
+// it is built on the cold path, when prefetch starts.
 
 import type { ChunkRef, LayerIndex } from '../formats/layer-index.js';
 
@@ -24,7 +28,7 @@ interface Order {
 export class BlobOrder {
   private order: Order | undefined;
 
-  /** `accept` filters out chunks that cannot be fetched (zeros, bad fields). */
+  /** `accept` filters out chunks that cannot be fetched (zeros, bad fields); it must not keep `c`. */
   constructor(
     private readonly index: LayerIndex,
     private readonly keyOf: (c: ChunkRef) => string,
@@ -72,30 +76,43 @@ export class BlobOrder {
   }
 
   private build(): Order {
-    const seen = new Set<string>();
-    const found: { entry: number; chunk: number; blobOffset: number; innerOffset: number; blobEnd: number }[] = [];
-    this.index.entries().forEach((entry, e) => {
-      if (entry.type !== 'reg' || entry.size === 0) return;
-      this.index.chunks(entry).forEach((c, k) => {
-        if (!this.accept(c)) return;
-        const key = this.keyOf(c);
-        if (seen.has(key)) return; // same content elsewhere (a digest key): fetch it once
-        seen.add(key);
-        found.push({ entry: e, chunk: k, blobOffset: c.blobOffset, innerOffset: c.innerOffset, blobEnd: c.blobOffset + c.blobLength });
-      });
-    });
-    found.sort((a, b) => a.blobOffset - b.blobOffset || a.innerOffset - b.innerOffset);
-    const order: Order = {
-      entry: new Uint32Array(found.length),
-      chunk: new Uint32Array(found.length),
-      blobOffset: new Float64Array(found.length),
-      blobEnd: new Float64Array(found.length),
+    const entry: number[] = [];
+    const chunk: number[] = [];
+    const start: number[] = [];
+    const inner: number[] = [];
+    const end: number[] = [];
+    const visit = (e: number, k: number, c: ChunkRef): void => {
+      if (!this.accept(c)) return;
+      entry.push(e);
+      chunk.push(k);
+      start.push(c.blobOffset);
+      inner.push(c.innerOffset);
+      end.push(c.blobOffset + c.blobLength);
     };
-    found.forEach((f, i) => {
-      order.entry[i] = f.entry;
-      order.chunk[i] = f.chunk;
-      order.blobOffset[i] = f.blobOffset;
-      order.blobEnd[i] = f.blobEnd;
+    if (this.index.forEachChunk) {
+      this.index.forEachChunk(visit);
+    } else {
+      this.index.entries().forEach((en, e) => {
+        if (en.type === 'reg' && en.size > 0) this.index.chunks(en).forEach((c, k) => visit(e, k, c));
+      });
+    }
+    const n = entry.length;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) sorted = start[i - 1]! < start[i]! || (start[i - 1] === start[i] && inner[i - 1]! <= inner[i]!);
+    // TOC order is blob order for the chunked formats: the sort is for the others.
+    const perm = Array.from({ length: n }, (_, i) => i);
+    if (!sorted) perm.sort((a, b) => start[a]! - start[b]! || inner[a]! - inner[b]!);
+    const order: Order = {
+      entry: new Uint32Array(n),
+      chunk: new Uint32Array(n),
+      blobOffset: new Float64Array(n),
+      blobEnd: new Float64Array(n),
+    };
+    perm.forEach((p, i) => {
+      order.entry[i] = entry[p]!;
+      order.chunk[i] = chunk[p]!;
+      order.blobOffset[i] = start[p]!;
+      order.blobEnd[i] = end[p]!;
     });
     return order;
   }

@@ -43,6 +43,14 @@ export interface LayerIndex {
    * object from entries() (hardlinks: pass the target's entry).
    */
   chunks(entry: LayerEntry): readonly ChunkRef[];
+  /**
+   * Optional: calls `visit` for every chunk of every non-empty regular entry (entry = its
+   * position in entries(), k = its position in chunks(entry)), in entry order, without
+   * making the ChunkRefs: `c` may be one object reused for every call, valid only during
+   * it, its digest left out when it is well-formed. For indexes that keep chunks as
+   * columns; the chunk cache walks entries() and chunks() without it.
+   */
+  forEachChunk?(visit: (entry: number, k: number, c: ChunkRef) => void): void;
   /** Reads file bytes directly (fetch + decode + verify, no caching). */
   read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
   /** Layer-level facts for `inspect`/`status`: e.g. landmark offsets, TOC digest. */

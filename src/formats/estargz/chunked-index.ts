@@ -64,6 +64,14 @@ export class ChunkedLayerIndex implements LayerIndex {
     return chunks;
   }
 
+  forEachChunk(visit: (entry: number, k: number, c: ChunkRef) => void): void {
+    const probe: ChunkProbe = { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
+    for (let pos = 0; pos < this.table.length; pos++) {
+      if (this.table.type(pos) !== 'reg') continue;
+      for (let k = 0, n = this.table.chunkCount(pos); k < n; k++) visit(pos, k, this.table.probeChunk(pos, k, probe));
+    }
+  }
+
   async read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     const target = this.contentOf(entry);
     const size = target === undefined ? 0 : this.table.sizeOf(target);
