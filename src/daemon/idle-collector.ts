@@ -16,6 +16,8 @@ export interface IdleCollectorOptions {
   activity(): number;
   /** How long activity must have stood still before collecting. */
   quietMs?: number;
+  /** How long after a collection the follow-up comes (if still quiet). */
+  followUpMs?: number;
   /** How often activity is sampled. */
   checkMs?: number;
   /** The collection itself (tests pass a counter). */
@@ -24,32 +26,46 @@ export interface IdleCollectorOptions {
 
 const DEFAULT_QUIET_MS = 2_000;
 const DEFAULT_CHECK_MS = 500;
+const DEFAULT_FOLLOW_UP_MS = 1_000;
 
 /**
  * The decision alone: fed samples of activity, says when to collect. The process starts
  * dirty (it has just opened an image), so the first collection comes once the mount has
- * been quiet for quietMs; then one after each later burst.
+ * been quiet for quietMs; then one after each later burst. Each is followed by one more
+ * followUpMs later if still quiet: V8 gives back the pages a collection emptied only
+ * after its sweeping, which runs behind it, so it takes a second collection to return
+ * them (measured: a server's old space 15.2 MB committed, 7.7 MB used after one
+ * collection; servers 2-9 MB apart from one run to the next, ~0.5 MB with the second).
  */
 export class IdleWatch {
   private last: number;
   private quietSince: number;
   private dirty = true;
+  private followUpAt: number | undefined;
 
-  constructor(activity: number, now: number, private readonly quietMs = DEFAULT_QUIET_MS) {
+  constructor(activity: number, now: number, private readonly quietMs = DEFAULT_QUIET_MS,
+    private readonly followUpMs = DEFAULT_FOLLOW_UP_MS) {
     this.last = activity;
     this.quietSince = now;
   }
 
-  /** True when a collection is due now (then not again until activity changes). */
+  /** True when a collection is due now. */
   sample(activity: number, now: number): boolean {
     if (activity !== this.last) {
       this.last = activity;
       this.quietSince = now;
       this.dirty = true;
+      this.followUpAt = undefined;
       return false;
     }
-    if (!this.dirty || now - this.quietSince < this.quietMs) return false;
-    this.dirty = false;
+    if (this.dirty) {
+      if (now - this.quietSince < this.quietMs) return false;
+      this.dirty = false;
+      this.followUpAt = now + this.followUpMs;
+      return true;
+    }
+    if (this.followUpAt === undefined || now < this.followUpAt) return false;
+    this.followUpAt = undefined;
     return true;
   }
 }
@@ -58,7 +74,7 @@ export class IdleWatch {
 export function collectWhenIdle(opts: IdleCollectorOptions): () => void {
   const collect = opts.collect ?? (globalThis as { gc?: () => void }).gc;
   if (!collect) return () => {};
-  const watch = new IdleWatch(opts.activity(), Date.now(), opts.quietMs);
+  const watch = new IdleWatch(opts.activity(), Date.now(), opts.quietMs, opts.followUpMs);
   const timer = setInterval(() => {
     if (watch.sample(opts.activity(), Date.now())) collect();
   }, opts.checkMs ?? DEFAULT_CHECK_MS);
