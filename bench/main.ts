@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { addRatios, toCase } from './aggregate.js';
 import { cleanupAll, cleanupOnSignals, defer, isAborted } from './cleanup.js';
-import { measureDaemonMemory } from './daemon-memory.js';
+import { measureDaemonMemoryMedian } from './daemon-memory.js';
 import { run, which } from './exec.js';
 import { lazyRead } from './lazy-read.js';
 import { largeRead } from './large-read.js';
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
           refs.push(`${host}/${tag}`);
         }
         const base = refs.pop()!; // edge: the small image whose server is the fixed base
-        return measureDaemonMemory(repoRoot, refs, base);
+        return measureDaemonMemoryMedian(repoRoot, refs, base);
       })
     : undefined;
 

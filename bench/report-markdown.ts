@@ -118,10 +118,12 @@ export function renderMemory(m: MemoryReport): string {
   return [
     '## Daemon memory per mounted file (issue 9)',
     '',
-    `One daemon; ${m.images.join(' and ')} mounted (--prefetch none) and walked with \`find\`: ${m.files} files. Memory is anonymous memory (heap, malloc, WebAssembly: what a process holds itself), RSS in brackets.`,
+    `One daemon; ${m.images.join(' and ')} mounted (--prefetch none), walked with \`find\` and one file of each read: ${m.files} files. Memory is anonymous memory (heap, malloc, WebAssembly: what a process holds itself), RSS in brackets.`,
     `Fixed base, per process: the daemon with ${m.baseImage} (a small image) mounted, walked and settled ${both(m.daemonBase)} (idle before any mount: RSS ${mb(m.baseRssBytes)}); a mount server: the server of that small image, ${both(m.serverBase)}; a spare server serves nothing (all base).`,
     `Settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s after the walks: daemon ${both(m.daemon)}, servers ${servers}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
     `Per file in RSS: ${m.bytesPerFileRss} bytes. Every process (${m.processes}) in RSS against the idle daemon's, as runs before this split counted: ${m.bytesPerFileAllProcesses} bytes per file settled; walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
+    '',
+    ...(m.allRunsBytesPerFile ? [`The figures above are those of the median run of ${m.allRunsBytesPerFile.length}, each with a fresh daemon (per file: ${m.allRunsBytesPerFile.join(', ')} bytes): malloc arenas keep a few MB of freed memory in some processes of a run and not in others.`] : []),
     '',
     `**${m.bytesPerFile} bytes per file** above the base, settled${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
     '',
