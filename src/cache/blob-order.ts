@@ -43,7 +43,8 @@ export class BlobOrder {
   /** The i-th chunk in blob order, with its key. */
   at(i: number): KeyedChunk {
     const o = this.built;
-    const entry = this.index.entries()[o.entry[i]!]!;
+    const e = o.entry[i]!;
+    const entry = this.index.entryAt ? this.index.entryAt(e) : this.index.entries()[e]!;
     const chunk = this.index.chunks(entry)[o.chunk[i]!]!;
     return { chunk, key: this.keyOf(chunk) };
   }

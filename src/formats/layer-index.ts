@@ -35,8 +35,14 @@ export interface ChunkRef {
 
 export interface LayerIndex {
   readonly format: LayerFormat;
-  /** Entries in tar order. The array and its objects are stable for the index's life. */
+  /**
+   * Entries in tar order. An index may make them anew on each call (the chunked ones make
+   * small views of their columns rather than keep an object per entry): chunks() and
+   * read() take any of them, so never tell entries apart by identity.
+   */
   entries(): readonly LayerEntry[];
+  /** Optional: entries()[pos] without making the others (indexes that make entries on demand). */
+  entryAt?(pos: number): LayerEntry;
   /**
    * Where `entry`'s content lives: chunks sorted by fileOffset, covering [0, entry.size)
    * without gaps or overlaps. Empty for empty and non-regular entries. `entry` must be an

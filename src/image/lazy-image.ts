@@ -85,7 +85,11 @@ export class LazyImage {
       await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
       throw err;
     }
-    const tree = buildTree(layers.map((l) => l.index.entries()));
+    // Entries by position from the indexes, not the lists built here: those go after the build.
+    const tree = buildTree(layers.map((l) => l.index.entries()), (layer, pos) => {
+      const index = layers[layer]!.index;
+      return index.entryAt ? index.entryAt(pos) : index.entries()[pos]!;
+    });
     return new LazyImage(source, resolved, layers, tree, counters);
   }
 

@@ -15,6 +15,7 @@
 
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type LayerEntry } from '../formats/layer-entry.js';
 import { CompactTree } from './compact-tree.js';
+import type { EntryResolver } from './tree-columns.js';
 import type { GraphBounds } from './write-columns.js';
 import { MergedNode } from './merged-node.js';
 import type { Tree } from './tree-node.js';
@@ -27,10 +28,17 @@ export interface MergedTree extends Tree {
 /** aufs metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not whiteouts, never shown. */
 const AUFS_META_PREFIX = `${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`;
 
-export function buildTree(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): MergedTree {
+/**
+ * `entryAt`: how a node's source finds its entry again (layer, position in that layer's
+ * list) once the tree is built; by default the lists given here are kept for it. A caller
+ * whose indexes can give an entry by position passes that instead, and the lists (and
+ * whatever objects they hold) go once the tree is built.
+ */
+export function buildTree(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>,
+  entryAt: EntryResolver = (layer, pos) => layers[layer]![pos]!): MergedTree {
   const b = new Builder();
   layers.forEach((entries, layer) => b.applyLayer(entries, layer));
-  return b.finish(layers);
+  return b.finish(layers.length, entryAt);
 }
 
 // Directory part and last component of a clean name ('' for a top-level name): two
@@ -163,8 +171,8 @@ class Builder {
     }
   }
 
-  /** Numbers the nodes (see the header) and copies them into a CompactTree over `layers`. */
-  finish(layers: ReadonlyArray<ReadonlyArray<LayerEntry>>): MergedTree {
-    return CompactTree.of(this.root, this.bounds, layers, this.warnings);
+  /** Numbers the nodes (see the header) and copies them into a CompactTree. */
+  finish(layerCount: number, entryAt: EntryResolver): MergedTree {
+    return CompactTree.of(this.root, this.bounds, layerCount, entryAt, this.warnings);
   }
 }

@@ -9,7 +9,7 @@
 // faster on paths in directory order, 20% slower on shuffled ones.)
 
 import type { MergedNode } from './merged-node.js';
-import { scratch, type LayerEntries, type TreeColumns } from './tree-columns.js';
+import { scratch, type EntryResolver, type TreeColumns } from './tree-columns.js';
 import { writeColumns, type GraphBounds } from './write-columns.js';
 import { CompactNode } from './compact-node.js';
 import type { Tree, TreeNode } from './tree-node.js';
@@ -26,9 +26,9 @@ export class CompactTree implements Tree {
     this.root = new CompactNode(cols, ROOT_INO);
   }
 
-  /** Numbers and copies the Builder's merged graph (see writeColumns); `layers` are kept for `source`. */
-  static of(root: MergedNode, bounds: GraphBounds, layers: LayerEntries, warnings: readonly string[]): CompactTree {
-    return new CompactTree(writeColumns(root, bounds, layers), warnings);
+  /** Numbers and copies the Builder's merged graph (see writeColumns); `entryAt` gives `source` its entry. */
+  static of(root: MergedNode, bounds: GraphBounds, layerCount: number, entryAt: EntryResolver, warnings: readonly string[]): CompactTree {
+    return new CompactTree(writeColumns(root, bounds, layerCount, entryAt), warnings);
   }
 
   lookup(path: string): TreeNode | undefined {

@@ -42,6 +42,9 @@ export interface WideIds {
 
 export type LayerEntries = ReadonlyArray<ReadonlyArray<LayerEntry>>;
 
+/** The entry at position `pos` of layer `layer` (what a node's source names). */
+export type EntryResolver = (layer: number, pos: number) => LayerEntry;
+
 /** The arrays and maps of a TreeColumns, written by writeColumns (see the fields there). */
 export interface ColumnArrays {
   readonly typeMode: Uint16Array;
@@ -94,8 +97,8 @@ export class TreeColumns implements ColumnArrays {
   /** uid/gid pairs that do not fit 32 bits (tar allows any size; their slots hold U32_MAX). */
   readonly wideIds: ReadonlyMap<number, WideIds>;
 
-  /** `layers` are the entries the tree was built from: a source is materialised from them. */
-  constructor(readonly layers: LayerEntries, a: ColumnArrays) {
+  /** `entryAt` gives back the entries the tree was built from: a source is materialised from it. */
+  constructor(private readonly entryAt: EntryResolver, a: ColumnArrays) {
     this.nodeCount = a.typeMode.length;
     this.typeMode = a.typeMode;
     this.uid = a.uid;
@@ -141,7 +144,7 @@ export class TreeColumns implements ColumnArrays {
   sourceOf(ino: number): NodeSource | undefined {
     const layer = this.sourceLayer[ino - 1]!;
     if (layer === this.noSource) return undefined;
-    return { layer, entry: this.layers[layer]![this.sourcePos[ino - 1]!]! };
+    return { layer, entry: this.entryAt(layer, this.sourcePos[ino - 1]!) };
   }
 
   /**

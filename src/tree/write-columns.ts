@@ -12,7 +12,7 @@
 
 import { invalidArgument } from '../errors.js';
 import { NO_SOURCE, type MergedNode } from './merged-node.js';
-import { TreeColumns, U32_MAX, packTypeMode, type ColumnArrays, type Device, type LayerEntries, type WideIds } from './tree-columns.js';
+import { TreeColumns, U32_MAX, packTypeMode, type ColumnArrays, type Device, type EntryResolver, type WideIds } from './tree-columns.js';
 
 /** Upper bounds of the merged graph, counted by the Builder as it adds names. */
 export interface GraphBounds {
@@ -25,10 +25,10 @@ export interface GraphBounds {
 /** Lone or paired surrogates: the only names whose UTF-16 order differs from their UTF-8 byte order. */
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-export function writeColumns(root: MergedNode, bounds: GraphBounds, layers: LayerEntries): TreeColumns {
-  const w = new ColumnWriter(bounds, layers.length);
+export function writeColumns(root: MergedNode, bounds: GraphBounds, layerCount: number, entryAt: EntryResolver): TreeColumns {
+  const w = new ColumnWriter(bounds, layerCount);
   w.visit(root);
-  return new TreeColumns(layers, w.finish());
+  return new TreeColumns(entryAt, w.finish());
 }
 
 /** A directory whose edges must be rewritten in name-byte order. */

@@ -4,7 +4,7 @@
 // exactly, keeps them in an EntryTable (columns, not objects: entry-table.ts says why),
 // and serves read(): fetch, decode, verify the chunk digest, slice.
 
-import { invalidArgument } from '../../errors.js';
+import { internal, invalidArgument } from '../../errors.js';
 import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
 import { TableEntry, type ChunkProbe, type EntryTable } from '../entry-table.js';
@@ -18,7 +18,6 @@ const NO_CHUNKS: readonly ChunkRef[] = Object.freeze([]);
 const RECENT_CHUNK_LISTS = 16;
 
 export class ChunkedLayerIndex implements LayerIndex {
-  private readonly list: readonly TableEntry[];
   /** Hardlink entry's position -> the position of the regular entry holding its content. */
   private readonly targets = new Map<number, number>();
   private readonly recentChunks = new Map<number, readonly ChunkRef[]>();
@@ -29,18 +28,23 @@ export class ChunkedLayerIndex implements LayerIndex {
     private readonly reader: RangeReader,
     readonly info: LayerIndexInfo,
   ) {
-    this.list = Array.from({ length: table.length }, (_, i) => table.entry(i));
     const probe: ChunkProbe = { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
     for (let pos = 0; pos < table.length; pos++) {
       if (table.type(pos) === 'reg') checkChunks(table, pos, probe, reader.size, format);
     }
     if (table.hardlinkCount > 0) {
-      for (const [link, target] of hardlinkTargets(this.list)) this.targets.set(link.pos, target.pos);
+      for (const [link, target] of hardlinkTargets(this.entries())) this.targets.set(link.pos, target.pos);
     }
   }
 
-  entries(): readonly LayerEntry[] {
-    return this.list;
+  /** New views each call: kept by nobody here, they cost nothing while a mount serves. */
+  entries(): readonly TableEntry[] {
+    return Array.from({ length: this.table.length }, (_, i) => this.table.entry(i));
+  }
+
+  entryAt(pos: number): TableEntry {
+    if (!Number.isSafeInteger(pos) || pos < 0 || pos >= this.table.length) throw internal(`entry ${pos} of a layer of ${this.table.length} entries`);
+    return this.table.entry(pos);
   }
 
   /** Position of the regular entry holding `entry`'s content, if it is one of ours and has any. */
