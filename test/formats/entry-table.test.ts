@@ -52,3 +52,16 @@ test('chunk lists are new objects each time (callers may keep them)', () => {
   assert.notEqual(table.chunks(2), table.chunks(2));
   assert.deepEqual(table.chunks(2), table.chunks(2));
 });
+
+test('a chunked index makes its entries on demand: new views each time, each good for chunks()', async () => {
+  const { ChunkedLayerIndex } = await import('../../src/formats/estargz/chunked-index.js');
+  const files = entries.filter((e) => e.type !== 'hardlink' && (e.type !== 'reg' || e.size === 0 || e.name === 'etc/passwd'));
+  const lists = new Map([[files[1]!, [{ fileOffset: 0, size: 10, blobOffset: 0, blobLength: 30, innerOffset: 0, encoding: 'gzip' as const, digest: D1 }]]]);
+  const index = new ChunkedLayerIndex('estargz', EntryTable.of(files, (e) => lists.get(e) ?? []), { size: 100, readAt: async () => Buffer.alloc(0) }, { indexBytesRead: 0 });
+  const [a, b] = [index.entries(), index.entries()];
+  assert.notEqual(a[1], b[1]);
+  assert.deepEqual(index.chunks(a[1]!), index.chunks(b[1]!));
+  assert.deepEqual(index.chunks(index.entryAt(1)), lists.get(files[1]!));
+  assert.equal(index.entryAt(1).name, 'etc/passwd');
+  assert.throws(() => index.entryAt(files.length), /entry/);
+});

@@ -205,3 +205,18 @@ test('more layers than a byte can number: sources still name theirs', () => {
     assert.equal(src.entry, many[i]![0]);
   }
 });
+
+test('with a resolver, a source asks it for the entry (layer and position) and the lists go', () => {
+  const layers = [[dir('etc'), e('etc/passwd')], [e('etc/hosts'), e('etc/passwd', 'reg', { size: 9 })]];
+  const asked: [number, number][] = [];
+  const stand = e('stand-in');
+  const t = buildTree(layers, (layer, pos) => {
+    asked.push([layer, pos]);
+    return stand;
+  });
+  assert.deepEqual(asked, [], 'nothing is resolved while building');
+  assert.equal(t.lookup('etc/passwd')!.source!.entry, stand);
+  assert.equal(t.lookup('etc/passwd')!.source!.layer, 1);
+  assert.equal(t.lookup('etc/hosts')!.source!.layer, 1);
+  assert.deepEqual(asked, [[1, 1], [1, 1], [1, 0]]);
+});
