@@ -84,10 +84,11 @@ const SETTLE_MS = 15_000;
 
 /**
  * measureDaemonMemory `runs` times, each with a fresh daemon, and the run of the median
- * figure. Why several: a node process's malloc arenas keep a few MB of freed memory at
- * random (measured: 5-7 MB resident in one glibc thread arena in some servers of a run and
- * not in others, the small image's server too), which moves one run's figure by ~400
- * bytes per file either way.
+ * figure. Why several: what a process keeps after the same work differs from run to run
+ * (V8's heap pages, malloc arenas). Before mount servers ran WebAssembly in V8's baseline
+ * compiler only, one glibc thread arena kept 5-7 MB in some servers of a run and not in
+ * others (the small image's too): runs differed by up to ~900 bytes per file. Since, the
+ * three runs agree within ~25 bytes per file; the median guards against the next such cause.
  */
 export async function measureDaemonMemoryMedian(repoRoot: string, refs: string[], baseRef: string, runs = 3): Promise<MemoryReport> {
   const reports: MemoryReport[] = [];

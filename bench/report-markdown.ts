@@ -123,7 +123,7 @@ export function renderMemory(m: MemoryReport): string {
     `Settled ${((m.settleMs ?? 0) / 1000).toFixed(0)} s after the walks: daemon ${both(m.daemon)}, servers ${servers}; memory chunk cache ${mb(m.memoryCacheBytes)}.`,
     `Per file in RSS: ${m.bytesPerFileRss} bytes. Every process (${m.processes}) in RSS against the idle daemon's, as runs before this split counted: ${m.bytesPerFileAllProcesses} bytes per file settled; walk only (RSS after the walks - right after the mounts): ${m.walkOnlyBytesPerFile} bytes per file.`,
     '',
-    ...(m.allRunsBytesPerFile ? [`The figures above are those of the median run of ${m.allRunsBytesPerFile.length}, each with a fresh daemon (per file: ${m.allRunsBytesPerFile.join(', ')} bytes): malloc arenas keep a few MB of freed memory in some processes of a run and not in others.`] : []),
+    ...(m.allRunsBytesPerFile ? [`The figures above are those of the median run of ${m.allRunsBytesPerFile.length}, each with a fresh daemon (per file: ${m.allRunsBytesPerFile.join(', ')} bytes): what a process keeps after the same work differs somewhat from run to run.`] : []),
     '',
     `**${m.bytesPerFile} bytes per file** above the base, settled${m.bytesPerFileWithoutCache !== undefined ? ` (${m.bytesPerFileWithoutCache} without the chunk cache's bytes)` : ''}; goal <= ${m.goalBytesPerFile}: ${met(m.bytesPerFile <= m.goalBytesPerFile)}.`,
     '',
