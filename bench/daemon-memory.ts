@@ -87,8 +87,9 @@ const SETTLE_MS = 15_000;
  * figure. Why several: what a process keeps after the same work differs from run to run
  * (V8's heap pages, malloc arenas). Before mount servers ran WebAssembly in V8's baseline
  * compiler only, one glibc thread arena kept 5-7 MB in some servers of a run and not in
- * others (the small image's too): runs differed by up to ~900 bytes per file. Since, the
- * three runs agree within ~25 bytes per file; the median guards against the next such cause.
+ * others (the small image's too): runs differed by up to ~900 bytes per file. Since, they
+ * differed by up to ~300 in a full bench run on a busy machine, and by 24 in a run of this
+ * section alone on a quiet one.
  */
 export async function measureDaemonMemoryMedian(repoRoot: string, refs: string[], baseRef: string, runs = 3): Promise<MemoryReport> {
   const reports: MemoryReport[] = [];
