@@ -12,7 +12,7 @@
 // of a cold mount are never objects that outlive the parse (the garbage collector's work
 // on the cold path is most of what a big TOC costs besides JSON.parse).
 
-import type { EntryType, LayerEntry } from './layer-entry.js';
+import { NO_XATTRS, type EntryType, type LayerEntry } from './layer-entry.js';
 import type { ChunkEncoding, ChunkRef } from './layer-index.js';
 
 const ENTRY_TYPES: readonly EntryType[] = ['reg', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
@@ -23,7 +23,6 @@ const ENCODING_CODE = Object.fromEntries(ENCODINGS.map((e, i) => [e, i])) as Rea
 const DIGEST_BYTES = 32;
 const SHA256_PREFIX = 'sha256:';
 const SHA256_LENGTH = SHA256_PREFIX.length + 2 * DIGEST_BYTES;
-const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
 /** A builder's column used at least this much is kept rather than copied to its exact size. */
 const KEEP_FILL = 0.9;
 const NO_DEVICE: readonly [number, number] = Object.freeze([0, 0] as const);

@@ -33,5 +33,8 @@ export interface LayerEntry {
   readonly digest?: string;
 }
 
+/** The xattrs of an entry (or node) that has none: one frozen object shared by every reader. */
+export const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
+
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_WHITEOUT = '.wh..wh..opq';

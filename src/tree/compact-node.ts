@@ -2,7 +2,8 @@
 // read their fields from the columns, so the tree itself keeps no object per file. Two
 // views of one node are different objects: compare nodes by `ino`, never by identity.
 
-import { NO_XATTRS, type TreeColumns } from './tree-columns.js';
+import { NO_XATTRS } from '../formats/layer-entry.js';
+import type { TreeColumns } from './tree-columns.js';
 import type { NodeSource, NodeType, TreeNode } from './tree-node.js';
 
 export class CompactNode implements TreeNode {

@@ -3,10 +3,9 @@
 // are shaped for merging (a Map per directory, attributes replaced in place), not for
 // memory. `children` only on directories; a source only on regular files with content.
 
-import type { LayerEntry } from '../formats/layer-entry.js';
+import { NO_XATTRS, type LayerEntry } from '../formats/layer-entry.js';
 import type { NodeType } from './tree-node.js';
 
-const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
 
 /** sourceLayer of a node without content (not a regular file, or an empty one). */
 export const NO_SOURCE = -1;

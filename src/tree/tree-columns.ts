@@ -28,8 +28,6 @@ export function packTypeMode(type: NodeType, mode: number): number {
 /** A uid/gid slot holding this may have its real value in `wideIds` (it did not fit 32 bits). */
 export const U32_MAX = 0xffffffff;
 
-export const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
-
 export interface Device {
   readonly major: number;
   readonly minor: number;
@@ -39,8 +37,6 @@ export interface WideIds {
   readonly uid: number;
   readonly gid: number;
 }
-
-export type LayerEntries = ReadonlyArray<ReadonlyArray<LayerEntry>>;
 
 /** The entry at position `pos` of layer `layer` (what a node's source names). */
 export type EntryResolver = (layer: number, pos: number) => LayerEntry;

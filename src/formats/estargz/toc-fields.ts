@@ -4,7 +4,7 @@
 // digests well-formed, names clean. Failures are INVALID_ARGUMENT naming the entry.
 
 import { invalidArgument } from '../../errors.js';
-import type { EntryType, LayerEntry } from '../layer-entry.js';
+import { NO_XATTRS, type EntryType, type LayerEntry } from '../layer-entry.js';
 import { LIMITS, SHA256_DIGEST } from '../layer-index.js';
 import { cleanTarName } from '../tar/tar-name.js';
 
@@ -14,7 +14,6 @@ export type RawTocEntry = Readonly<Record<string, unknown>>;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // RFC 3339 as Go writes it (time.RFC3339 / RFC3339Nano): date, 'T', time, zone.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
 /** RFC 3339 text -> ms of the times parsed lately (bounded). */
 const parsedTimes = new Map<string, number>();
 const MAX_PARSED_TIMES = 4096;

@@ -3,7 +3,7 @@
 // record or GNU long name/link that applies to the next real entry.
 
 import { invalidArgument } from '../../errors.js';
-import type { EntryType, LayerEntry } from '../layer-entry.js';
+import { NO_XATTRS, type EntryType, type LayerEntry } from '../layer-entry.js';
 import { LIMITS } from '../layer-index.js';
 import { parsePaxRecords, type PaxRecords } from './pax.js';
 import type { RawHeader } from './tar-header.js';
@@ -28,7 +28,6 @@ export interface TarParseOptions {
   maxEntries?: number;
 }
 
-const NO_XATTRS: Readonly<Record<string, Buffer>> = Object.freeze({});
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
 const TYPES: Readonly<Record<string, EntryType>> = {
