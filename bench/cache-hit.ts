@@ -28,6 +28,7 @@ for (let off = 0; off < FILE_BYTES; off += CHUNK_BYTES) {
 const index: LayerIndex = {
   format: 'tar',
   entries: () => [entry],
+  entryAt: () => entry,
   chunks: () => chunks,
   read: async () => Buffer.alloc(0),
   info: { indexBytesRead: 0 },

@@ -43,9 +43,7 @@ export class BlobOrder {
   /** The i-th chunk in blob order, with its key. */
   at(i: number): KeyedChunk {
     const o = this.built;
-    const e = o.entry[i]!;
-    const entry = this.index.entryAt ? this.index.entryAt(e) : this.index.entries()[e]!;
-    const chunk = this.index.chunks(entry)[o.chunk[i]!]!;
+    const chunk = this.index.chunks(this.index.entryAt(o.entry[i]!))[o.chunk[i]!]!;
     return { chunk, key: this.keyOf(chunk) };
   }
 

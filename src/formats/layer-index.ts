@@ -41,8 +41,8 @@ export interface LayerIndex {
    * read() take any of them, so never tell entries apart by identity.
    */
   entries(): readonly LayerEntry[];
-  /** Optional: entries()[pos] without making the others (indexes that make entries on demand). */
-  entryAt?(pos: number): LayerEntry;
+  /** entries()[pos], without making the others (an index that makes entries on demand). */
+  entryAt(pos: number): LayerEntry;
   /**
    * Where `entry`'s content lives: chunks sorted by fileOffset, covering [0, entry.size)
    * without gaps or overlaps. Empty for empty and non-regular entries. `entry` must be an

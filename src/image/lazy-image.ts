@@ -86,10 +86,7 @@ export class LazyImage {
       throw err;
     }
     // Entries by position from the indexes, not the lists built here: those go after the build.
-    const tree = buildTree(layers.map((l) => l.index.entries()), (layer, pos) => {
-      const index = layers[layer]!.index;
-      return index.entryAt ? index.entryAt(pos) : index.entries()[pos]!;
-    });
+    const tree = buildTree(layers.map((l) => l.index.entries()), (layer, pos) => layers[layer]!.index.entryAt(pos));
     return new LazyImage(source, resolved, layers, tree, counters);
   }
 

@@ -67,6 +67,7 @@ export function fakeLayer(files: readonly FakeFile[]): FakeLayer {
   const index: LayerIndex = {
     format: 'estargz',
     entries: () => entries,
+    entryAt: (pos) => entries[pos]!,
     chunks: (e) => chunkMap.get(e) ?? [],
     read: async () => { throw internal('the fake index has no direct read'); },
     info: { indexBytesRead: 0 },

@@ -2,7 +2,7 @@
 // a plain tar layer (the blob itself) or the streamed fallback's local copy. Chunks are
 // 'none' slices of at most `chunkBytes`, so the chunk cache holds bounded pieces.
 
-import { invalidArgument } from '../../errors.js';
+import { internal, invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
 import { LIMITS, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
@@ -44,6 +44,12 @@ export class PlainLayerIndex implements LayerIndex {
 
   entries(): readonly LayerEntry[] {
     return this.list;
+  }
+
+  entryAt(pos: number): LayerEntry {
+    const entry = this.list[pos];
+    if (!entry) throw internal(`entry ${pos} of a layer of ${this.list.length} entries`);
+    return entry;
   }
 
   /** The entry holding `entry`'s content: itself, or a hardlink's target. */
