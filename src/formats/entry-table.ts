@@ -6,8 +6,8 @@
 // ChunkRef, the array and the map slot holding them: measured on the python image's
 // 8152 files), which was most of what a mounted file cost. Here an entry is ~70 bytes of
 // columns plus its path in one shared string, a chunk ~70 bytes, digests as 32 raw bytes.
-// LayerEntry and ChunkRef objects are made when asked for: `entry(pos)` gives a small view
-// (the index hands out one per entry, once), `chunks(pos)` a fresh list each call.
+// LayerEntry and ChunkRef objects are made when asked for: `entry(pos)` gives a small view,
+// `chunks(pos)` a fresh list each call; nothing here keeps either.
 // The TOC readers fill an EntryTableBuilder as they parse, so the entries and chunk lists
 // of a cold mount are never objects that outlive the parse (the garbage collector's work
 // on the cold path is most of what a big TOC costs besides JSON.parse).
@@ -29,6 +29,11 @@ const NO_DEVICE: readonly [number, number] = Object.freeze([0, 0] as const);
 
 /** A ChunkRef whose fields can be overwritten: one object reused to look at many chunks. */
 export type ChunkProbe = { -readonly [K in keyof ChunkRef]: ChunkRef[K] };
+
+/** A probe to pass to EntryTable.probeChunk (its fields are overwritten on each call). */
+export function newChunkProbe(): ChunkProbe {
+  return { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
+}
 
 /**
  * Raw sha256 digests in one array, with a flag per slot: absent or present. Digests come
@@ -93,7 +98,7 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-/** The columns of a table; the builder's have spare capacity, the table's are exact. */
+/** The columns of a table, sized by the builder's capacities (build() trims those well short of full). */
 interface Columns {
   readonly typeMode: Uint16Array; // type code << 12 | permission bits
   readonly uid: Uint32Array;
@@ -226,15 +231,15 @@ export class EntryTableBuilder {
 
 export class EntryTable {
   /**
-   * Made by EntryTableBuilder.build() or EntryTable.of(). `cols` and `names` are read by
-   * TableEntry directly (one call less per field on the cold path's tree build).
+   * Made by EntryTableBuilder.build() or EntryTable.of(). `cols` is read by TableEntry
+   * directly (one call less per field on the cold path's tree build).
    */
   constructor(
     readonly length: number,
     /** How many entries are hardlinks (most layers: none, and nothing to resolve). */
     readonly hardlinkCount: number,
     readonly cols: Columns,
-    readonly names: StringColumn,
+    private readonly names: StringColumn,
     private readonly linkNames: StringColumn,
     private readonly rare: RareFields,
   ) {}
@@ -261,24 +266,8 @@ export class EntryTable {
     return ENTRY_TYPES[this.cols.typeMode[pos]! >> 12]!;
   }
 
-  mode(pos: number): number {
-    return this.cols.typeMode[pos]! & 0o7777;
-  }
-
-  uidOf(pos: number): number {
-    return this.cols.uid[pos]!;
-  }
-
-  gidOf(pos: number): number {
-    return this.cols.gid[pos]!;
-  }
-
   sizeOf(pos: number): number {
     return this.cols.size[pos]!;
-  }
-
-  mtimeOf(pos: number): number {
-    return this.cols.mtimeMs[pos]!;
   }
 
   name(pos: number): string {
@@ -352,10 +341,10 @@ export class TableEntry implements LayerEntry {
   ) {}
 
   get name(): string {
-    return this.table.names.get(this.pos);
+    return this.table.name(this.pos);
   }
   get type(): EntryType {
-    return ENTRY_TYPES[this.table.cols.typeMode[this.pos]! >> 12]!;
+    return this.table.type(this.pos);
   }
   get size(): number {
     return this.table.cols.size[this.pos]!;

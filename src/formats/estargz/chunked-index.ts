@@ -7,7 +7,7 @@
 import { internal, invalidArgument } from '../../errors.js';
 import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
-import { TableEntry, type ChunkProbe, type EntryTable } from '../entry-table.js';
+import { newChunkProbe, TableEntry, type ChunkProbe, type EntryTable } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { chunkProblem, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
@@ -28,7 +28,7 @@ export class ChunkedLayerIndex implements LayerIndex {
     private readonly reader: RangeReader,
     readonly info: LayerIndexInfo,
   ) {
-    const probe: ChunkProbe = { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
+    const probe = newChunkProbe();
     for (let pos = 0; pos < table.length; pos++) {
       if (table.type(pos) === 'reg') checkChunks(table, pos, probe, reader.size, format);
     }
@@ -69,7 +69,7 @@ export class ChunkedLayerIndex implements LayerIndex {
   }
 
   forEachChunk(visit: (entry: number, k: number, c: ChunkRef) => void): void {
-    const probe: ChunkProbe = { fileOffset: 0, size: 0, blobOffset: 0, blobLength: 0, innerOffset: 0, encoding: 'none' };
+    const probe = newChunkProbe();
     for (let pos = 0; pos < this.table.length; pos++) {
       if (this.table.type(pos) !== 'reg') continue;
       for (let k = 0, n = this.table.chunkCount(pos); k < n; k++) visit(pos, k, this.table.probeChunk(pos, k, probe));
