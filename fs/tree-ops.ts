@@ -10,7 +10,7 @@
 
 import { constants } from 'node:fs';
 import { errnoOf, internal } from '../src/errors.js';
-import type { Tree, TreeNode } from '../src/tree/tree-node.js';
+import { regularBytes, type Tree, type TreeNode } from '../src/tree/tree-node.js';
 import type { NodeReader } from '../src/daemon/tree-mount.js';
 import { errno, type FuseOps } from './fuse-native.js';
 import { nodeStat, treeStatfs } from './node-stat.js';
@@ -98,7 +98,7 @@ export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters 
       if (!node) return cb(ENOENT);
       return node.type === 'symlink' ? cb(OK, node.linkName) : cb(errno('EINVAL'));
     }),
-    statfs: (path, cb) => guard('statfs', path, cb, () => cb(OK, treeStatfs(tree, (contentBytes ??= sumRegularBytes(tree))))),
+    statfs: (path, cb) => guard('statfs', path, cb, () => cb(OK, treeStatfs(tree, (contentBytes ??= regularBytes(tree.root))))),
     getxattr: (path, name, _position, cb) => guard('getxattr', path, cb, () => {
       const node = lookup(path);
       if (!node) return cb(ENOENT);
@@ -123,17 +123,4 @@ export function treeOps(ctx: OpsContext): { ops: FuseOps; counters: OpsCounters 
     };
   }
   return { ops, counters };
-}
-
-function sumRegularBytes(tree: Tree): number {
-  let total = 0;
-  const seen = new Set<number>();
-  const walk = (node: TreeNode) => {
-    if (seen.has(node.ino)) return;
-    seen.add(node.ino);
-    if (node.type === 'reg') total += node.size;
-    for (const child of node.children?.values() ?? []) walk(child);
-  };
-  walk(tree.root);
-  return total;
 }

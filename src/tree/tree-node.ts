@@ -48,3 +48,19 @@ export interface Tree {
   /** Number of nodes (for status and memory figures). */
   readonly size: number;
 }
+
+/** Bytes of the regular files below `root` (root included), a hardlinked file's once. */
+export function regularBytes(root: TreeNode): number {
+  const seen = new Set<number>(); // inos: a Tree may hand out a new object per lookup
+  let total = 0;
+  const stack: TreeNode[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.children) stack.push(...n.children.values());
+    else if (n.type === 'reg' && !seen.has(n.ino)) {
+      seen.add(n.ino);
+      total += n.size;
+    }
+  }
+  return total;
+}

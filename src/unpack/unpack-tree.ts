@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, symlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../errors.js';
-import type { Tree, TreeNode } from '../tree/tree-node.js';
+import { regularBytes, type Tree, type TreeNode } from '../tree/tree-node.js';
 import { runTool, xattrValueArg } from './exec-tool.js';
 
 /**
@@ -77,7 +77,7 @@ class Unpacker {
   }
 
   async run(tree: Tree, root: string): Promise<UnpackResult> {
-    this.total = countBytes(tree.root);
+    this.total = regularBytes(tree.root); // hardlinked content is written once
     await this.setXattrs(tree.root, root);
     this.dirs.push({ node: tree.root, path: root, depth: 0 });
     await this.walk(tree.root, root, 1);
@@ -200,20 +200,4 @@ class Unpacker {
       this.warnings.push(`${path}: xattr ${key} not set: ${r.message}`);
     }
   }
-}
-
-/** Regular-file bytes to write (hardlinked content counted once). */
-function countBytes(root: TreeNode): number {
-  const seen = new Set<number>(); // inos: nodes may be per-lookup views
-  let total = 0;
-  const stack: TreeNode[] = [root];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (n.children) stack.push(...n.children.values());
-    else if (n.type === 'reg' && !seen.has(n.ino)) {
-      seen.add(n.ino);
-      total += n.size;
-    }
-  }
-  return total;
 }

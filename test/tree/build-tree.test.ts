@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EntryType, LayerEntry } from '../../src/formats/layer-entry.js';
 import { buildTree, type MergedTree } from '../../src/tree/build-tree.js';
-import type { TreeNode } from '../../src/tree/tree-node.js';
+import { regularBytes, type TreeNode } from '../../src/tree/tree-node.js';
 
 function e(name: string, type: EntryType = 'reg', extra: Partial<LayerEntry> = {}): LayerEntry {
   return { name, type, size: type === 'reg' ? 3 : 0, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtimeMs: 1000, linkName: '', devMajor: 0, devMinor: 0, xattrs: {}, ...extra };
@@ -140,4 +140,14 @@ test('a directory replaced within one layer: later entries under its path see th
   ]]);
   assert.deepEqual(paths(t), ['a:symlink', 'b:reg', 'd/x:reg', 'd/y:reg', 'd:dir']);
   assert.equal(t.warnings.length, 2);
+});
+
+test('regularBytes: regular files below a node, a hardlinked file once', () => {
+  const t = buildTree([[
+    dir('d'), e('d/a', 'reg', { size: 10 }), e('d/b', 'hardlink', { linkName: 'd/a' }), e('top', 'reg', { size: 5 }),
+    e('link', 'symlink', { linkName: 'top' }), e('empty', 'reg', { size: 0 }),
+  ]]);
+  assert.equal(regularBytes(t.root), 15);
+  assert.equal(regularBytes(t.lookup('d')!), 10);
+  assert.equal(regularBytes(t.lookup('top')!), 5);
 });
