@@ -17,9 +17,10 @@
 // which leaves each server's own fixed cost in the per-file figure) is reported beside it.
 // Both measured images are mounted with --prefetch none and walked with `find`, so that
 // every node of both trees is loaded, and one file of each is read (the base's too: what
-// the read path costs once, whatever the number of files, is base); settled = SETTLE_MS after the walks (the servers
-// collect their garbage once they go quiet). The memory chunk cache holds only what the
-// indexes needed here, and status says how much: reported beside the figure.
+// the read path costs once, whatever the number of files, is base); settled = SETTLE_MS
+// after the walks (the servers collect their garbage once they go quiet). The memory chunk
+// cache holds what the indexes and that one read needed, and status says how much:
+// reported beside the figure.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

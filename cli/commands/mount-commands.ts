@@ -210,19 +210,18 @@ export function registerMountCommands(program: Command, run: Runner): void {
     .option('--all', 'with stop: also unmount every mount (they come back when a daemon starts again)')
     .action((action: string | undefined, o: { all?: boolean }) =>
       run(async (ctx) => {
+        if (action !== undefined && action !== 'start' && action !== 'stop') throw invalidArgument(`daemon ${action}: the actions are "start" and "stop"`);
+        if (o.all && action !== 'stop') throw invalidArgument('--all goes with "daemon stop"');
         if (action === 'stop') {
           const client = await DaemonClient.connect(ctx.stateDir).catch(() => undefined);
           if (client) await client.shutdown({ unmountAll: o.all === true });
           return;
         }
         if (action === 'start') {
-          if (o.all) throw invalidArgument('--all goes with "daemon stop"');
           const { daemon } = await (await ensureDaemon(ctx.stateDir, daemonArgs(ctx))).status();
           if (!ctx.quiet) process.stdout.write(`lazysnap daemon running, pid ${daemon.pid} (state dir ${ctx.stateDir})\n`);
           return;
         }
-        if (action !== undefined) throw invalidArgument(`daemon ${action}: the actions are "start" and "stop"`);
-        if (o.all) throw invalidArgument('--all goes with "daemon stop"');
         const log = streamLog(process.stderr);
         // The daemon holds no cache: the mount servers do. It reports the configured limit.
         const host = processHost({
