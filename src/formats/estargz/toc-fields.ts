@@ -76,7 +76,7 @@ export class TocFieldReader {
   /**
    * `chunkDigest`, checked as digest() checks; when it equals the file's digest (checked
    * already) it is that very string: a one-chunk file's chunkDigest repeats its digest, and
-   * chunk lists live as long as the mount (88 bytes a file, and one pattern test, saved).
+   * one pattern test a file is saved on the cold path.
    */
   chunkDigest(fileDigest: string | undefined): string | undefined {
     const v = this.raw.chunkDigest;
