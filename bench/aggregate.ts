@@ -50,8 +50,11 @@ export function addRatios(cases: CaseResult[]): void {
     }
     if (c.system === 'lazysnap') {
       const peers = ok.filter((b) => b.system === 'stargz-peer' && b.workload === c.workload && b.mode === c.mode && sameLink(b, c));
-      // Prefer the peer on the very same image (format) when it ran.
-      const peer = peers.find((b) => b.format === c.format) ?? peers[0];
+      // The peer on the very same image (format). For formats the peer cannot read (zstd:chunked,
+      // gzip), the peer on lazysnap's eStargz of the same source image. An eStargz case is never
+      // compared with the peer on another conversion: landmarks and chunking differ.
+      const peer = peers.find((b) => b.format === c.format) ??
+        (c.format === 'estargz' || c.format === 'estargz-ctr-remote' ? undefined : peers.find((b) => b.format === 'estargz') ?? peers[0]);
       c.ratios.timeVsPeer = ratio(med, peer?.ms?.median);
       c.ratios.timeVsPeerOwnMount = ratio(med, peer?.toolMs?.median);
       c.ratios.bytesVsPeer = ratio(c.bytesFetched?.median, peer?.bytesFetched?.median);

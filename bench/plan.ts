@@ -25,8 +25,11 @@ export function plan(env: BenchEnv, all: Workload[], o: PlanOptions): Scenario[]
       out.push(localTree(env, w, 'native'));
     }
     out.push(peerCase(env, importJson, loopback, o.peerFormat, true));
-    // lazysnap on the peer's very image: the like-for-like comparison.
-    if (o.peerFormat === 'estargz-ctr-remote') out.push(lazyMount(env, importJson, loopback, 'estargz-ctr-remote', 'landmark', false));
+    // Like for like, both ways: the peer on lazysnap's eStargz, lazysnap on the peer's.
+    if (o.peerFormat === 'estargz-ctr-remote') {
+      out.push(peerCase(env, importJson, loopback, 'estargz', false));
+      out.push(lazyMount(env, importJson, loopback, 'estargz-ctr-remote', 'landmark', false));
+    }
     for (const prefetch of ['none', 'all'] as const) out.push(lazyMount(env, importJson, loopback, 'estargz', prefetch, false));
     // Through the counting proxy (wire bytes, double fetches): eStargz and the peer again,
     // and the other formats only there (cold and warm), to stay within 3 minutes.
@@ -34,6 +37,7 @@ export function plan(env: BenchEnv, all: Workload[], o: PlanOptions): Scenario[]
       out.push(lazyMount(env, importJson, link, 'estargz', 'landmark', false));
       for (const format of ['zstd-chunked', 'gzip'] as const) out.push(lazyMount(env, importJson, link, format, 'landmark', true));
       out.push(peerCase(env, importJson, link, o.peerFormat, false));
+      if (o.peerFormat === 'estargz-ctr-remote') out.push(peerCase(env, importJson, link, 'estargz', false));
     }
     out.push(skopeoUmoci(env, importJson, loopback));
     out.push(lazysnapFullPull(env, importJson, loopback));
@@ -50,6 +54,9 @@ export function plan(env: BenchEnv, all: Workload[], o: PlanOptions): Scenario[]
     const warm = link.link === 'loopback';
     for (const w of all) {
       out.push(lazyMount(env, w, link, 'estargz', 'landmark', warm));
+      // The peer on the very image lazysnap reads (what "vs peer" compares), and on its own
+      // conversion (ctr-remote), which lazysnap also reads below for import json.
+      if (o.peerFormat === 'estargz-ctr-remote') out.push(peerCase(env, w, link, 'estargz', warm));
       out.push(peerCase(env, w, link, o.peerFormat, warm));
       // Through the throttled link a full pull costs ~15 s a run: only where its ratio is a
       // goal (import json) and for the smallest workload; the pull dominates the rest anyway.

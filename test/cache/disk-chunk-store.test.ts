@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DiskChunkStore } from '../../src/cache/disk-chunk-store.js';
 import { chunkFileName } from '../../src/cache/disk-chunk-file.js';
 import { codeOf } from '../../src/errors.js';
+import { sha256Digest } from '../../src/reference/digest.js';
 import { chunkCacheSuite } from '../suites/chunk-cache-suite.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -62,6 +63,20 @@ it('treats a truncated file, or one holding another key, as a miss', async (t) =
   await writeFile(pathOf(dir, 'y'), await readFile(pathOf(dir, 'x')));
   assert.equal(await store.get('y'), undefined);
   assert.deepEqual(await store.get('x'), Buffer.from('bytes of x'));
+});
+
+it('a digest-keyed chunk is kept under its digest; bytes that do not match the digest read back as a miss', async (t) => {
+  const dir = await tempDir(t);
+  const store = await DiskChunkStore.open(dir, 1 << 20);
+  t.after(() => store.close());
+  const good = Buffer.from('the bytes the digest names');
+  const key = sha256Digest(good);
+  await store.set(key, good);
+  assert.deepEqual(await store.get(key), good);
+  // A caller that stores other bytes under a digest (a bug) gets no wrong bytes back.
+  const wrongKey = sha256Digest(Buffer.from('other bytes'));
+  await store.set(wrongKey, good);
+  assert.equal(await store.get(wrongKey), undefined);
 });
 
 it('rebuilds its index on open with mtime as recency, evicting down to a new limit', async (t) => {
