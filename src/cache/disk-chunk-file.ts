@@ -14,6 +14,7 @@
 // name a path outside the cache directory.
 
 import { createHash } from 'node:crypto';
+import { SHA256_DIGEST } from '../formats/layer-index.js';
 
 const MAGIC = Buffer.from('LZSCHNK1', 'latin1');
 export const CHUNK_FILE_HEADER_BYTES = 52;
@@ -35,8 +36,6 @@ export function encodeChunkFileHead(key: string, data: Buffer): Buffer {
   return head;
 }
 
-const DIGEST_KEY = /^sha256:([0-9a-f]{64})$/;
-
 /**
  * The data hash a file's header holds. A chunk keyed by its sha256 digest was verified
  * against that key before it was stored (chunk-key.ts), so the key's digest is the hash:
@@ -45,8 +44,7 @@ const DIGEST_KEY = /^sha256:([0-9a-f]{64})$/;
  * compares, so data that does not match its key reads back as a miss, never as that key.
  */
 function dataHash(key: string, data: Buffer): Buffer {
-  const digest = DIGEST_KEY.exec(key);
-  return digest ? Buffer.from(digest[1]!, 'hex') : createHash('sha256').update(data).digest();
+  return SHA256_DIGEST.test(key) ? Buffer.from(key.slice('sha256:'.length), 'hex') : createHash('sha256').update(data).digest();
 }
 
 /** Total file size for a key and a data length. */
