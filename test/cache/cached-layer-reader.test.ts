@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CachedLayerReader, type CachedLayerReaderOptions } from '../../src/cache/cached-layer-reader.js';
+import { CachedLayerReader, READ_AHEAD_QUIET_MS, type CachedLayerReaderOptions } from '../../src/cache/cached-layer-reader.js';
 import { chunkKey } from '../../src/cache/chunk-key.js';
 import type { ChunkStore } from '../../src/cache/chunk-store.js';
 import { DiskChunkStore } from '../../src/cache/disk-chunk-store.js';
@@ -226,6 +226,25 @@ describe('CachedLayerReader', () => {
     assert.deepEqual(await read(s, next.name, 0, 1000), next.content);
     assert.equal(s.blob.requests.length, 2);
     assertNoOverlap(s.blob.requests);
+  });
+
+  it('read-ahead nobody asked for is decoded and stored once the reader is quiet; a read before that takes the held bytes', async () => {
+    const files: FakeFile[] = Array.from({ length: 8 }, (_, i) => (
+      { name: `f${i}`, content: pattern(1000, 300 + i), encoding: 'gzip', chunkBytes: 4 * KiB, digests: true }));
+    const s = setup(files, { readAheadBytes: 64 * KiB });
+    const keyOf = (name: string) => chunkKey('sha256:blob', s.layer.index.chunks(s.layer.entry(name))[0]!);
+    assert.deepEqual(await read(s, 'f0', 0, 1000), files[0]!.content);
+    assert.equal(s.blob.requests.length, 1);
+    assert.equal(await s.store.has(keyOf('f0')), true, 'what was asked for is stored at once');
+    assert.equal(await s.store.has(keyOf('f7')), false, 'read-ahead is held, not decoded yet');
+    // Asked for while held: served from the fetched bytes, counted as a hit, no request.
+    assert.deepEqual(await read(s, 'f3', 0, 1000), files[3]!.content);
+    assert.equal(s.blob.requests.length, 1);
+    assert.equal(s.counters.cacheHits, 1);
+    await new Promise((r) => setTimeout(r, READ_AHEAD_QUIET_MS + 200));
+    for (const f of files) assert.equal(await s.store.has(keyOf(f.name)), true, `${f.name} stored once quiet`);
+    for (const f of files) assert.deepEqual(await read(s, f.name, 0, 1000), f.content);
+    assert.equal(s.blob.requests.length, 1);
   });
 
   it('read-ahead stops at chunks already cached', async () => {
