@@ -17,7 +17,7 @@ import { failedPrecondition, internal, invalidArgument, unavailable } from '../e
 import type { LayerEntry } from '../formats/layer-entry.js';
 import type { ChunkRef, LayerIndex } from '../formats/layer-index.js';
 import { chunkProblem, LIMITS } from '../formats/layer-index.js';
-import { checkRange, type RangeReader } from '../formats/range-reader.js';
+import { checkRange, type ArrivedBytes, type RangeReader } from '../formats/range-reader.js';
 import { BlobOrder, type KeyedChunk } from './blob-order.js';
 import { chunkKey, decodeAndVerify, describeChunk } from './chunk-key.js';
 import type { ChunkStore } from './chunk-store.js';
@@ -78,10 +78,11 @@ class FetchGroup {
   waiters = 0;
   done = false;
   /**
-   * Once the bytes are here: decodes one chunk of the request now, out of blob order, if it
-   * is still waiting for its turn (a demand read needs it; the rest can wait).
+   * A load wants one chunk of the request. Once all the bytes are here: decoded now, out of
+   * blob order, if still waiting for its turn. Before: noted (asked), and for a demand read
+   * decoded as soon as its bytes have come, the rest of the request still on its way.
    */
-  decodeNow: ((key: string) => void) | undefined;
+  ask: (key: string, demand: boolean) => void = () => {};
   /** Chunks demand reads asked for before the bytes came: decoded first. */
   readonly urgent = new Set<string>();
   /**
@@ -263,12 +264,7 @@ export class CachedLayerReader {
       const f = this.inflight.get(key);
       if (!f) return false;
       if (f.group.done) arrived.add(key);
-      if (f.group.decodeNow) {
-        f.group.decodeNow(key);
-      } else if (!f.group.done) {
-        f.group.asked.add(key);
-        if (demand) f.group.urgent.add(key);
-      }
+      f.group.ask(key, demand);
       waits.set(key, f.promise);
       if (!joined.has(f.group)) {
         joined.add(f.group);
@@ -380,39 +376,63 @@ export class CachedLayerReader {
     const forget = (key: string) => {
       if (this.inflight.get(key)?.group === group) this.inflight.delete(key);
     };
-    void this.limiter.run(priority, () => this.fetch(request, signal), signal).then(
+    const waiting = new Map(request.chunks.map((k) => [k.key, k]));
+    /** The request's bytes so far: a prefix while they come (readAt's `arrived`), then all. */
+    let bytes: Buffer = EMPTY;
+    const here = (c: ChunkRef) => c.blobOffset - request.start + c.blobLength <= bytes.length;
+    const decode = (k: KeyedChunk): void => {
+      waiting.delete(k.key);
+      const s = settle.get(k.key)!;
+      let data: Buffer;
+      try {
+        const c = k.chunk;
+        data = decodeAndVerify(this.keyPrefix, c, bytes.subarray(c.blobOffset - request.start, c.blobOffset - request.start + c.blobLength));
+      } catch (err) {
+        forget(k.key); // never cached: the next read fetches again
+        s.reject(err);
+        return;
+      }
+      s.resolve(data);
+      // Stay "in flight" until stored, so nobody refetches in between. A store that
+      // fails to keep it only costs a later refetch.
+      this.store.set(k.key, data).catch(() => {}).finally(() => {
+        this.storedCount++;
+        forget(k.key);
+      });
+    };
+    group.ask = (key, demand) => {
+      const k = waiting.get(key);
+      if (!k) return;
+      if (group.done) {
+        decode(k);
+        if (waiting.size === 0) this.release(group);
+        return;
+      }
+      group.asked.add(key);
+      if (!demand) return;
+      if (here(k.chunk)) decode(k);
+      else group.urgent.add(key);
+    };
+    // A demand read's chunk is decoded as soon as its bytes are in: through a slow link the
+    // first files of a 4 MiB prefetch are read while the rest of it is still coming.
+    const arrived = (prefix: Buffer) => {
+      bytes = prefix;
+      for (const key of group.urgent) {
+        const k = waiting.get(key);
+        if (k && here(k.chunk)) decode(k);
+      }
+    };
+    void this.limiter.run(priority, () => this.fetch(request, signal, arrived), signal).then(
       async (raw) => {
         group.done = true;
-        const waiting = new Map(request.chunks.map((k) => [k.key, k]));
-        const decode = (k: KeyedChunk): void => {
-          waiting.delete(k.key);
-          const s = settle.get(k.key)!;
-          let data: Buffer;
-          try {
-            const c = k.chunk;
-            data = decodeAndVerify(this.keyPrefix, c, raw.subarray(c.blobOffset - request.start, c.blobOffset - request.start + c.blobLength));
-          } catch (err) {
-            forget(k.key); // never cached: the next read fetches again
-            s.reject(err);
-            return;
-          }
-          s.resolve(data);
-          // Stay "in flight" until stored, so nobody refetches in between. A store that
-          // fails to keep it only costs a later refetch.
-          this.store.set(k.key, data).catch(() => {}).finally(() => {
-            this.storedCount++;
-            forget(k.key);
-          });
-        };
-        group.decodeNow = (key) => {
+        bytes = raw;
+        for (const key of group.urgent) {
           const k = waiting.get(key);
           if (k) decode(k);
-          if (waiting.size === 0) this.release(group);
-        };
-        for (const key of group.urgent) group.decodeNow(key);
+        }
         // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
         // yielding between them, so that FUSE callbacks are answered meanwhile and a read
-        // that needs a later chunk has it decoded first (decodeNow).
+        // that needs a later chunk has it decoded first (ask).
         const decodeSliced = async (which: (key: string) => boolean): Promise<void> => {
           let slice = performance.now();
           for (const k of request.chunks) {
@@ -427,17 +447,11 @@ export class CachedLayerReader {
         };
         // What a load asked for now; a demand request's read-ahead when asked for or quiet.
         await decodeSliced(priority === 'demand' ? (key) => group.asked.has(key) : () => true);
-        if (waiting.size === 0) {
-          group.decodeNow = undefined;
-          return;
-        }
-        this.hold(group, raw.length, async () => {
-          await decodeSliced(() => true);
-          group.decodeNow = undefined;
-        });
+        if (waiting.size > 0) this.hold(group, raw.length, () => decodeSliced(() => true));
       },
       (err) => {
         group.done = true;
+        waiting.clear(); // chunks decoded from bytes that had come stay good; the rest fail
         for (const k of request.chunks) {
           forget(k.key);
           settle.get(k.key)!.reject(err);
@@ -484,9 +498,9 @@ export class CachedLayerReader {
     this.quietTimer.unref();
   }
 
-  private async fetch(request: PlannedRequest, signal: AbortSignal): Promise<Buffer> {
+  private async fetch(request: PlannedRequest, signal: AbortSignal, arrived: ArrivedBytes): Promise<Buffer> {
     const length = request.end - request.start;
-    const raw = await this.reader.readAt(request.start, length, signal);
+    const raw = await this.reader.readAt(request.start, length, signal, arrived);
     // A reader that ignores the signal must not make an aborted fetch look successful.
     if (signal.aborted) throw unavailable(`fetch of ${this.keyPrefix} at ${request.start}: aborted`, signal.reason);
     if (raw.length !== length) {

@@ -9,9 +9,18 @@ export interface RangeReader {
   /**
    * Reads `length` bytes at `offset`. Resolves with exactly `length` bytes, or rejects
    * (UNAVAILABLE, DIGEST_MISMATCH, INVALID_ARGUMENT for a range past the end, ...).
+   * A reader that receives the bytes over time may tell `arrived` about each prefix that has
+   * come, so that the first bytes are used before the last arrive; others never call it.
    */
-  readAt(offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  readAt(offset: number, length: number, signal?: AbortSignal, arrived?: ArrivedBytes): Promise<Buffer>;
 }
+
+/**
+ * The bytes of a read that have come so far, from its offset on (a prefix of what it will
+ * resolve with). They are the blob's bytes, as final as the resolved ones; a read that
+ * restarts (a retry) reports from its offset again.
+ */
+export type ArrivedBytes = (prefix: Buffer) => void;
 
 /** Checks that [offset, offset+length) lies inside a blob of `size` bytes. */
 export function checkRange(offset: number, length: number, size: number, what = 'blob'): void {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { digestMismatch, invalidArgument, isCode, unavailable } from '../errors.js';
-import { checkRange } from '../formats/range-reader.js';
+import { checkRange, type ArrivedBytes } from '../formats/range-reader.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { DigestVerifier, verifyDigest } from '../reference/digest.js';
 import { readCapped, readSlice } from './body.js';
@@ -74,7 +74,7 @@ export class BlobService {
   }
 
   /** Bytes [offset, offset+length) of the blob; exactly those, or an error. */
-  async readAt(loc: BlobLocation, offset: number, length: number, meter: Meter, signal?: AbortSignal): Promise<Buffer> {
+  async readAt(loc: BlobLocation, offset: number, length: number, meter: Meter, signal?: AbortSignal, arrived?: ArrivedBytes): Promise<Buffer> {
     const what = blobWhat(loc);
     checkRange(offset, length, loc.desc.size, what);
     if (length === 0) return Buffer.alloc(0);
@@ -91,6 +91,7 @@ export class BlobService {
         checkContentRange(firstHeader(res.headers['content-range']), offset, length, loc.desc.size, what);
         return readSlice(res.body, 0, length, meter.bytes, {
           exact: true, what, tooLong: () => unavailable(`${what}: registry sent more than the ${length} bytes of its Content-Range`),
+          ...(arrived ? { arrived } : {}),
         });
       }
       // 200: the whole blob. Remember the host ignores Range and let this body become

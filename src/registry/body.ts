@@ -62,7 +62,7 @@ export async function readSmall(body: Readable, cap: number, count: ByteSink): P
  */
 export async function readSlice(
   body: Readable, skip: number, length: number, count: ByteSink,
-  opts: { exact: boolean; tooLong: () => Error; what: string },
+  opts: { exact: boolean; tooLong: () => Error; what: string; arrived?: (prefix: Buffer) => void },
 ): Promise<Buffer> {
   if (!Number.isSafeInteger(skip) || !Number.isSafeInteger(length) || skip < 0 || length < 0) {
     throw invalidArgument(`${opts.what}: bad slice ${skip}+${length}`);
@@ -84,6 +84,7 @@ export async function readSlice(
       const n = Math.min(length - filled, chunk.length);
       chunk.copy(out, filled, 0, n);
       filled += n;
+      opts.arrived?.(out.subarray(0, filled));
       if (filled === length && !opts.exact) break;
     }
   } catch (err) {

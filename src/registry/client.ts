@@ -6,7 +6,7 @@
 import { configPlatform, parseImageConfig } from '../image/image-config.js';
 import type { Readable } from 'node:stream';
 import { invalidArgument, unauthorized } from '../errors.js';
-import { checkRange, type RangeReader } from '../formats/range-reader.js';
+import { checkRange, type ArrivedBytes, type RangeReader } from '../formats/range-reader.js';
 import type { ResolvedImage, TransferCounters } from '../image/image-source.js';
 import type { Descriptor, Platform } from '../image/oci-types.js';
 import { hostPlatform, selectManifest } from '../image/platform.js';
@@ -115,9 +115,9 @@ export class RegistryClient {
     const meter = this.meter;
     return {
       size: desc.size,
-      readAt: (offset: number, length: number, signal?: AbortSignal) => {
+      readAt: (offset: number, length: number, signal?: AbortSignal, arrived?: ArrivedBytes) => {
         checkRange(offset, length, desc.size, `blob ${desc.digest}`);
-        return blobs.readAt(loc, offset, length, meter, signal);
+        return blobs.readAt(loc, offset, length, meter, signal, arrived);
       },
     };
   }

@@ -247,6 +247,31 @@ describe('CachedLayerReader', () => {
     assert.equal(s.blob.requests.length, 1);
   });
 
+  it('a demand read is answered from the first bytes of a request while the rest is still coming', async () => {
+    const files: FakeFile[] = Array.from({ length: 16 }, (_, i) => (
+      { name: `f${i}`, content: pattern(4000, 400 + i), encoding: 'gzip', chunkBytes: 4 * KiB, digests: true }));
+    const s = setup(files, { readAheadBytes: 0 });
+    const first = s.layer.index.chunks(s.layer.entry('f1'))[0]!;
+    s.blob.arriveFirst = first.blobOffset + first.blobLength; // f0 and f1 come, the rest waits
+    s.blob.hold();
+    const prefetch = s.reader.prefetch('all');
+    while (s.blob.requests.length === 0) await new Promise((r) => setImmediate(r));
+    const early = (name: string) => Promise.race([read(s, name, 0, 4000),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} waited for the whole request`)), 2000))]);
+    assert.deepEqual(await early('f0'), files[0]!.content);
+    assert.deepEqual(await early('f1'), files[1]!.content);
+    let lastDone = false;
+    const last = read(s, 'f15', 0, 4000).then((b) => { lastDone = true; return b; });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lastDone, false, 'a chunk whose bytes have not come waits');
+    s.blob.release();
+    assert.deepEqual(await last, files[15]!.content);
+    await prefetch;
+    assert.equal(s.blob.requests.length, 1);
+    for (const f of files) assert.deepEqual(await read(s, f.name, 0, 4000), f.content);
+    assert.equal(s.blob.requests.length, 1);
+  });
+
   it('read-ahead stops at chunks already cached', async () => {
     const files: FakeFile[] = Array.from({ length: 6 }, (_, i) => (
       { name: `f${i}`, content: pattern(1000, 200 + i), encoding: 'none', chunkBytes: 4 * KiB }));

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { internal } from '../../src/errors.js';
 import type { LayerEntry } from '../../src/formats/layer-entry.js';
 import type { ChunkEncoding, ChunkRef, LayerIndex } from '../../src/formats/layer-index.js';
-import { BufferRangeReader, type RangeReader } from '../../src/formats/range-reader.js';
+import { BufferRangeReader, type ArrivedBytes, type RangeReader } from '../../src/formats/range-reader.js';
 
 export interface FakeFile {
   name: string;
@@ -111,12 +111,19 @@ export class CountingReader implements RangeReader {
     this.gate = undefined;
   }
 
-  async readAt(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+  /** While held: this many bytes of a request are reported as arrived before it waits. */
+  arriveFirst = 0;
+
+  async readAt(offset: number, length: number, signal?: AbortSignal, arrived?: ArrivedBytes): Promise<Buffer> {
     this.requests.push({ offset, length });
     if (signal) this.signals.push(signal);
-    if (this.gate) await this.gate;
+    if (this.gate && this.arriveFirst === 0) await this.gate;
     const b = Buffer.from(await this.inner.readAt(offset, length));
     if (this.corrupt && b.length > 0) b[b.length >> 1]! ^= 0xff;
+    if (this.gate && this.arriveFirst > 0) {
+      arrived?.(b.subarray(0, Math.min(this.arriveFirst, b.length)));
+      await this.gate;
+    }
     return b;
   }
 }
