@@ -413,8 +413,10 @@ export class CachedLayerReader {
       if (here(k.chunk)) decode(k);
       else group.urgent.add(key);
     };
-    // A demand read's chunk is decoded as soon as its bytes are in: through a slow link the
-    // first files of a 4 MiB prefetch are read while the rest of it is still coming.
+    // In a prefetch, a demand read's chunk is decoded as soon as its bytes are in: through a
+    // slow link the first files of a 4 MiB prefetch are read while the rest is still coming.
+    // Not in a demand fetch (its chunk and <= 256 KiB of read-ahead): measured on the
+    // ctr-remote image, on-demand import json took 40-60 ms longer with it.
     const arrived = (prefix: Buffer) => {
       bytes = prefix;
       for (const key of group.urgent) {
@@ -422,7 +424,7 @@ export class CachedLayerReader {
         if (k && here(k.chunk)) decode(k);
       }
     };
-    void this.limiter.run(priority, () => this.fetch(request, signal, arrived), signal).then(
+    void this.limiter.run(priority, () => this.fetch(request, signal, priority === 'prefetch' ? arrived : undefined), signal).then(
       async (raw) => {
         group.done = true;
         bytes = raw;
@@ -498,7 +500,7 @@ export class CachedLayerReader {
     this.quietTimer.unref();
   }
 
-  private async fetch(request: PlannedRequest, signal: AbortSignal, arrived: ArrivedBytes): Promise<Buffer> {
+  private async fetch(request: PlannedRequest, signal: AbortSignal, arrived: ArrivedBytes | undefined): Promise<Buffer> {
     const length = request.end - request.start;
     const raw = await this.reader.readAt(request.start, length, signal, arrived);
     // A reader that ignores the signal must not make an aborted fetch look successful.
