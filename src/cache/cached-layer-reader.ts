@@ -59,14 +59,15 @@ export const DEFAULT_COALESCE_GAP_BYTES = 16 * 1024;
 const DECODE_SLICE_MS = 2;
 /**
  * How long a reader must have had no read and started no fetch before the read-ahead
- * chunks nobody asked for are decoded and stored. Decoding and storing them as they came (hundreds of small
- * files in a 256 KiB read-ahead) took the JS thread from the reads waiting behind them:
- * measured on ctr-remote's eStargz of the python image (no landmark, every file on
- * demand), `import json` took 630-1000 ms with 256 KiB of read-ahead and 350-420 ms
- * without any; read-ahead still saves round trips on slow links. Held like this: 700 ->
- * 346 ms (median of 6), with the same requests and bytes. A second, not less: the work
- * must not land in the next burst either (at 250 ms, a warm zstd:chunked `import json`
- * right after the cold one paid for decoding the cold one's read-ahead: 295 against 37 ms).
+ * chunks nobody asked for are decoded and stored. Decoding and storing them as they came
+ * (hundreds of small files in a 256 KiB read-ahead) took the JS thread from the reads
+ * waiting behind them: measured on ctr-remote's eStargz of the python image (no landmark,
+ * every file on demand), `import json` took 630-1000 ms with 256 KiB of read-ahead and
+ * 350-420 ms without any; read-ahead still saves round trips on slow links. Held like
+ * this: 700 -> 346 ms (median of 6), with the same requests and bytes. A second, not
+ * less: the work must not land in the next burst either (at 250 ms, a warm zstd:chunked
+ * `import json` right after the cold one paid for decoding the cold one's read-ahead:
+ * 295 against 37 ms).
  */
 export const READ_AHEAD_QUIET_MS = 1000;
 /** Fetched bytes held for read-ahead not yet decoded; past it the oldest are decoded at once. */
@@ -434,11 +435,7 @@ export class CachedLayerReader {
     void this.limiter.run(priority, () => this.fetch(request, signal, priority === 'prefetch' ? arrived : undefined), signal).then(
       async (raw) => {
         group.done = true;
-        bytes = raw;
-        for (const key of group.urgent) {
-          const k = waiting.get(key);
-          if (k) decode(k);
-        }
+        arrived(raw); // all of it: every urgent chunk is here now
         // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
         // yielding between them, so that FUSE callbacks are answered meanwhile and a read
         // that needs a later chunk has it decoded first (ask).
