@@ -7,7 +7,7 @@ import { CachedLayerReader } from '../src/cache/cached-layer-reader.js';
 import { MemoryChunkStore } from '../src/cache/memory-chunk-store.js';
 import { ReadCounters } from '../src/cache/read-counters.js';
 import type { LayerEntry } from '../src/formats/layer-entry.js';
-import type { ChunkRef, LayerIndex } from '../src/formats/layer-index.js';
+import { forEachListedChunk, type ChunkRef, type LayerIndex } from '../src/formats/layer-index.js';
 import { BufferRangeReader } from '../src/formats/range-reader.js';
 
 const MiB = 1024 * 1024;
@@ -30,6 +30,7 @@ const index: LayerIndex = {
   entries: () => [entry],
   entryAt: () => entry,
   chunks: () => chunks,
+  forEachChunk: (visit) => forEachListedChunk(index, visit),
   read: async () => Buffer.alloc(0),
   info: { indexBytesRead: 0 },
 };

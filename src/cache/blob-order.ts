@@ -8,8 +8,8 @@
 // Kept as columns (entry position, chunk number, blob range: 24 bytes a chunk); the chunk
 // and its key are made again when asked for. As objects, the order cost ~200 bytes a
 // chunk for as long as the mount served, from its first read on: more than the index.
-// Built without making a ChunkRef or a key per chunk where the index can (forEachChunk):
-// it is built on the cold path, when prefetch starts.
+// Built through index.forEachChunk, which the chunked indexes answer without making a
+// ChunkRef per chunk: it is built on the cold path, when prefetch starts.
 
 import type { ChunkRef, LayerIndex } from '../formats/layer-index.js';
 
@@ -88,31 +88,25 @@ export class BlobOrder {
       inner.push(c.innerOffset);
       end.push(c.blobOffset + c.blobLength);
     };
-    if (this.index.forEachChunk) {
-      this.index.forEachChunk(visit);
-    } else {
-      this.index.entries().forEach((en, e) => {
-        if (en.type === 'reg' && en.size > 0) this.index.chunks(en).forEach((c, k) => visit(e, k, c));
-      });
-    }
+    this.index.forEachChunk(visit);
     const n = entry.length;
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) sorted = start[i - 1]! < start[i]! || (start[i - 1] === start[i] && inner[i - 1]! <= inner[i]!);
-    // TOC order is blob order for the chunked formats: the sort is for the others.
-    const perm = Array.from({ length: n }, (_, i) => i);
-    if (!sorted) perm.sort((a, b) => start[a]! - start[b]! || inner[a]! - inner[b]!);
+    // TOC order is blob order for the chunked formats: the sort (and its permutation) is for the others.
+    const perm = sorted ? undefined : Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a]! - start[b]! || inner[a]! - inner[b]!);
     const order: Order = {
       entry: new Uint32Array(n),
       chunk: new Uint32Array(n),
       blobOffset: new Float64Array(n),
       blobEnd: new Float64Array(n),
     };
-    perm.forEach((p, i) => {
+    for (let i = 0; i < n; i++) {
+      const p = perm ? perm[i]! : i;
       order.entry[i] = entry[p]!;
       order.chunk[i] = chunk[p]!;
       order.blobOffset[i] = start[p]!;
       order.blobEnd[i] = end[p]!;
-    });
+    }
     return order;
   }
 }

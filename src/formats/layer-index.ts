@@ -33,6 +33,9 @@ export interface ChunkRef {
   readonly digest?: string;
 }
 
+/** What LayerIndex.forEachChunk calls: entry position, chunk number in the entry, the chunk. */
+export type ChunkVisitor = (entry: number, k: number, c: ChunkRef) => void;
+
 export interface LayerIndex {
   readonly format: LayerFormat;
   /**
@@ -50,13 +53,13 @@ export interface LayerIndex {
    */
   chunks(entry: LayerEntry): readonly ChunkRef[];
   /**
-   * Optional: calls `visit` for every chunk of every non-empty regular entry (entry = its
-   * position in entries(), k = its position in chunks(entry)), in entry order, without
-   * making the ChunkRefs: `c` may be one object reused for every call, valid only during
-   * it, its digest left out when it is well-formed. For indexes that keep chunks as
-   * columns; the chunk cache walks entries() and chunks() without it.
+   * Calls `visit` for every chunk of every non-empty regular entry (entry = its position in
+   * entries(), k = its position in chunks(entry)), in entry order. `c` may be one object
+   * reused for every call, valid only during it, its digest left out when it is
+   * well-formed: an index that keeps chunks as columns makes no ChunkRef for the walk. An
+   * index that keeps lists passes itself to forEachListedChunk.
    */
-  forEachChunk?(visit: (entry: number, k: number, c: ChunkRef) => void): void;
+  forEachChunk(visit: ChunkVisitor): void;
   /** Reads file bytes directly (fetch + decode + verify, no caching). */
   read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
   /** Layer-level facts for `inspect`/`status`: e.g. landmark offsets, TOC digest. */
@@ -110,4 +113,11 @@ export function chunkProblem(c: ChunkRef, blobSize: number): string | undefined 
   }
   if (c.blobOffset + c.blobLength > blobSize) return `lies past the end of the blob (${blobSize} bytes)`;
   return undefined;
+}
+
+/** forEachChunk for an index that keeps its entries and chunk lists: a walk of entries() and chunks(). */
+export function forEachListedChunk(index: Pick<LayerIndex, 'entries' | 'chunks'>, visit: ChunkVisitor): void {
+  index.entries().forEach((entry, e) => {
+    if (entry.type === 'reg' && entry.size > 0) index.chunks(entry).forEach((c, k) => visit(e, k, c));
+  });
 }

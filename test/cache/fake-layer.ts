@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { internal } from '../../src/errors.js';
 import type { LayerEntry } from '../../src/formats/layer-entry.js';
-import type { ChunkEncoding, ChunkRef, LayerIndex } from '../../src/formats/layer-index.js';
+import { forEachListedChunk, type ChunkEncoding, type ChunkRef, type LayerIndex } from '../../src/formats/layer-index.js';
 import { BufferRangeReader, type ArrivedBytes, type RangeReader } from '../../src/formats/range-reader.js';
 
 export interface FakeFile {
@@ -69,6 +69,7 @@ export function fakeLayer(files: readonly FakeFile[]): FakeLayer {
     entries: () => entries,
     entryAt: (pos) => entries[pos]!,
     chunks: (e) => chunkMap.get(e) ?? [],
+    forEachChunk: (visit) => forEachListedChunk(index, visit),
     read: async () => { throw internal('the fake index has no direct read'); },
     info: { indexBytesRead: 0 },
   };

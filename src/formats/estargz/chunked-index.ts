@@ -9,7 +9,7 @@ import { decodeChunkContent } from '../decode.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
 import { newChunkProbe, TableEntry, type ChunkProbe, type EntryTable } from '../entry-table.js';
 import type { LayerEntry } from '../layer-entry.js';
-import { chunkProblem, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
+import { chunkProblem, type ChunkRef, type ChunkVisitor, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
 
 const NO_CHUNKS: readonly ChunkRef[] = Object.freeze([]);
@@ -68,7 +68,7 @@ export class ChunkedLayerIndex implements LayerIndex {
     return chunks;
   }
 
-  forEachChunk(visit: (entry: number, k: number, c: ChunkRef) => void): void {
+  forEachChunk(visit: ChunkVisitor): void {
     const probe = newChunkProbe();
     for (let pos = 0; pos < this.table.length; pos++) {
       if (this.table.type(pos) !== 'reg') continue;

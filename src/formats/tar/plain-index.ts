@@ -5,7 +5,7 @@
 import { internal, invalidArgument } from '../../errors.js';
 import type { LayerEntry } from '../layer-entry.js';
 import { hardlinkTargets } from '../hardlink-targets.js';
-import { LIMITS, type ChunkRef, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
+import { forEachListedChunk, LIMITS, type ChunkRef, type ChunkVisitor, type LayerFormat, type LayerIndex, type LayerIndexInfo } from '../layer-index.js';
 import { checkRange, type RangeReader } from '../range-reader.js';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -50,6 +50,10 @@ export class PlainLayerIndex implements LayerIndex {
     const entry = this.list[pos];
     if (!entry) throw internal(`entry ${pos} of a layer of ${this.list.length} entries`);
     return entry;
+  }
+
+  forEachChunk(visit: ChunkVisitor): void {
+    forEachListedChunk(this, visit);
   }
 
   /** The entry holding `entry`'s content: itself, or a hardlink's target. */
