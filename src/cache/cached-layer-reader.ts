@@ -51,6 +51,15 @@ export interface CachedLayerReaderInit {
   readonly options?: CachedLayerReaderOptions;
 }
 
+export interface PrefetchOptions {
+  /**
+   * Fetch now, decode later: the fetched chunks are decoded and stored once this settles
+   * (or when a read asks for one of them). A mount fetches its landmark files while it is
+   * still building its tree and mounting, and keeps the JS thread for that work.
+   */
+  decodeAfter?: Promise<void>;
+}
+
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_READ_AHEAD_BYTES = 256 * 1024;
 export const DEFAULT_MAX_CONCURRENT_FETCHES = 4;
@@ -185,7 +194,7 @@ export class CachedLayerReader {
    * in blob order, one bounded request at a time behind on-demand reads. Chunks already
    * cached are skipped; chunks being fetched are waited for, not fetched again.
    */
-  async prefetch(range: { blobOffset: number; blobLength: number } | 'all', signal?: AbortSignal): Promise<void> {
+  async prefetch(range: { blobOffset: number; blobLength: number } | 'all', signal?: AbortSignal, opts: PrefetchOptions = {}): Promise<void> {
     this.checkOpen();
     let lo = 0;
     let hi = Number.MAX_SAFE_INTEGER;
@@ -206,7 +215,7 @@ export class CachedLayerReader {
       const start = order.blobOffsetAt(wanted[i]!);
       let j = i + 1;
       while (j < wanted.length && order.blobEndAt(wanted[j]!) - start <= this.limits.maxRequestBytes) j++;
-      await this.load(wanted.slice(i, j).map((w) => order.at(w).chunk), 'prefetch', signal, what);
+      await this.load(wanted.slice(i, j).map((w) => order.at(w).chunk), 'prefetch', signal, what, opts.decodeAfter);
       i = j;
     }
   }
@@ -260,7 +269,7 @@ export class CachedLayerReader {
    * ask the store whether it has a chunk, and return nothing useful.
    */
   private async load(chunks: readonly ChunkRef[], priority: FetchPriority, signal: AbortSignal | undefined,
-    what: string): Promise<Map<string, Buffer>> {
+    what: string, decodeAfter?: Promise<void>): Promise<Map<string, Buffer>> {
     const demand = priority === 'demand';
     const found = new Map<string, Buffer>();
     const waits = new Map<string, Promise<Buffer>>();
@@ -316,7 +325,7 @@ export class CachedLayerReader {
         const following = ahead ? (off: number) => this.following(off) : undefined;
         todo.sort((a, b) => a.chunk.blobOffset - b.chunk.blobOffset);
         for (const request of planRequests(todo, this.limits, following, canTake)) {
-          this.start(request, priority);
+          this.start(request, priority, decodeAfter);
           for (const k of request.chunks) if (todoKeys.has(k.key)) join(k.key);
         }
         break;
@@ -371,7 +380,7 @@ export class CachedLayerReader {
   }
 
   /** Registers every chunk of a request as in flight and queues the fetch. */
-  private start(request: PlannedRequest, priority: FetchPriority): FetchGroup {
+  private start(request: PlannedRequest, priority: FetchPriority, decodeAfter?: Promise<void>): FetchGroup {
     const group = new FetchGroup(request);
     this.lastActivity = performance.now();
     const settle = new Map<string, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
@@ -436,6 +445,16 @@ export class CachedLayerReader {
       async (raw) => {
         group.done = true;
         arrived(raw); // all of it: every urgent chunk is here now
+        // Asked-for chunks are decoded meanwhile (ask: the group is done); a close ends the wait.
+        if (decodeAfter && !(await settledUnlessAborted(decodeAfter, signal))) {
+          const err = unavailable(`fetch of ${this.keyPrefix} at ${request.start}: aborted`, signal.reason);
+          for (const k of waiting.values()) {
+            forget(k.key);
+            settle.get(k.key)!.reject(err);
+          }
+          waiting.clear();
+          return;
+        }
         // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
         // yielding between them, so that FUSE callbacks are answered meanwhile and a read
         // that needs a later chunk has it decoded first (ask).
@@ -550,5 +569,18 @@ function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, what: str
     const onAbort = () => reject(unavailable(`${what}: aborted`, signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Waits for `p` (its outcome does not matter); false if `signal` aborts first. */
+function settledUnlessAborted(p: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => true, () => true).then((ok) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(ok);
+    });
   });
 }

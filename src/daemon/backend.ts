@@ -52,9 +52,11 @@ export interface OpenedImage {
   describe(): MountDescription;
   counters(): ImageCounters;
   /**
-   * Starts the background work (prefetch), called once the mount answers: started
-   * earlier, decompressing prefetched chunks competed with mounting for the one JS
-   * thread and made a cold mount ~100 ms slower. Idempotent.
+   * Lets the background work (prefetch) decode what it fetched, called once the mount
+   * answers. The prefetch's first requests are fetched while the image opens, but their
+   * chunks are decoded only from here on (or when a read asks for one): decompressing
+   * them while mounting competed for the one JS thread and made a cold mount ~100 ms
+   * slower. Idempotent.
    */
   startBackground(): void;
   /** Stops prefetch and releases the layers; idempotent. */

@@ -75,7 +75,7 @@ export interface MountServer {
   readonly closed: Promise<void>;
   /** Unmounts, closes the image and the socket; idempotent. */
   close(): Promise<void>;
-  /** Starts the image's prefetch: once the mount has been reported ready. */
+  /** Lets the image's prefetch decode (it fetches from the start): once the mount has been reported ready. */
   startBackground(): void;
   /** Grows whenever the mount works (FUSE callbacks answered, bytes fetched). */
   activity(): number;

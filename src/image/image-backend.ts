@@ -1,8 +1,9 @@
 // The production MountBackend (one per mount-server process): images opened lazily
 // (LazyImage) over a registry client and a chunk cache whose disk level, STATE/cache, all
 // mount servers share, so the same image mounted twice reads bytes fetched once.
-// Prefetch runs in the background after the mount answers; on-demand reads go first
-// (the cache reader's limiter gives prefetch one slot at a time).
+// Prefetch fetches from the moment the layers' indexes are read (the bytes travel while
+// the tree is built and mounted) and decodes once the mount answers; on-demand reads go
+// first (the cache reader's limiter gives prefetch one slot at a time).
 
 import type { CacheFigures, ImageCounters, MountBackend, OpenedImage, OpenImageOptions } from '../daemon/backend.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
@@ -11,7 +12,7 @@ import type { ContentStore } from '../store/content-store.js';
 import { ReadCounters } from '../cache/read-counters.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TreeNode } from '../tree/tree-node.js';
-import { LazyImage } from './lazy-image.js';
+import { LazyImage, type LazyLayer } from './lazy-image.js';
 import { openSource } from './open-source.js';
 import { parsePlatform } from './platform.js';
 
@@ -32,9 +33,22 @@ export class ImageBackend implements MountBackend {
 
   async openImage(reference: string, o: OpenImageOptions): Promise<OpenedImage> {
     const source = openSource(reference, { client: this.opts.client });
+    const abort = new AbortController();
+    const prefetch = o.prefetch ?? 'landmark';
+    let openGate!: () => void;
+    /** Settles at startBackground() or close(): the prefetched bytes are decoded from then on. */
+    const gate = new Promise<void>((done) => (openGate = done));
+    const startPrefetch = (layers: readonly LazyLayer[]) => {
+      if (prefetch === 'none') return;
+      // Failures only cost the prefetch: on-demand reads fetch what they need.
+      void Promise.all(layers.map((l) => l.prefetch(prefetch, abort.signal, { decodeAfter: gate }))).catch((err: Error) => {
+        if (!abort.signal.aborted) this.opts.log?.(`prefetch of ${reference}: ${err.message}`);
+      });
+    };
     let image: LazyImage;
     try {
       image = await LazyImage.open(source, {
+        onLayersOpen: startPrefetch,
         platform: o.platform ? parsePlatform(o.platform) : undefined,
         layersDir: this.opts.layersDir,
         store: this.opts.store as ChunkStore,
@@ -42,13 +56,12 @@ export class ImageBackend implements MountBackend {
         ...(this.opts.localStore ? { localStore: this.opts.localStore } : {}),
       });
     } catch (err) {
+      abort.abort();
+      openGate();
       await source.close().catch(() => {});
       throw err;
     }
-    const abort = new AbortController();
     let errors = 0;
-    const prefetch = o.prefetch ?? 'landmark';
-    let started = false;
     let closed = false;
     return {
       tree: image.tree,
@@ -77,18 +90,12 @@ export class ImageBackend implements MountBackend {
         cacheMisses: image.counters.cacheMisses,
         errors,
       }),
-      startBackground: () => {
-        if (started || closed || prefetch === 'none') return;
-        started = true;
-        // Failures only cost the prefetch: on-demand reads fetch what they need.
-        void Promise.all(image.layers.map((l) => l.prefetch(prefetch, abort.signal))).catch((err: Error) => {
-          if (!abort.signal.aborted) this.opts.log?.(`prefetch of ${reference}: ${err.message}`);
-        });
-      },
+      startBackground: () => openGate(),
       close: async () => {
         if (closed) return;
         closed = true;
         abort.abort();
+        openGate();
         await image.close();
         await source.close();
       },

@@ -15,7 +15,7 @@ import { openLayerIndex } from '../formats/open-layer.js';
 import { openStreamedIndex } from '../formats/streamed/open-streamed-index.js';
 import { buildTree, type MergedTree } from '../tree/build-tree.js';
 import type { TreeNode } from '../tree/tree-node.js';
-import { CachedLayerReader } from '../cache/cached-layer-reader.js';
+import { CachedLayerReader, type PrefetchOptions } from '../cache/cached-layer-reader.js';
 import { IndexReadCache } from '../cache/index-read-cache.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
 import { ReadCounters } from '../cache/read-counters.js';
@@ -38,7 +38,7 @@ export interface LazyLayer {
   readonly index: LayerIndex;
   read(entry: LayerEntry, fileOffset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
   /** eStargz landmark prefetch, or everything; shares fetches with on-demand reads. */
-  prefetch(what: 'landmark' | 'all', signal?: AbortSignal): Promise<void>;
+  prefetch(what: 'landmark' | 'all', signal?: AbortSignal, opts?: PrefetchOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +59,11 @@ export interface LazyImageOptions {
    * there, never fetched again.
    */
   localStore?: ContentStore;
+  /**
+   * Called once every layer is open, before the merged tree is built: a mount starts its
+   * prefetch's fetches here, so that the bytes travel while the tree is built and mounted.
+   */
+  onLayersOpen?: (layers: readonly LazyLayer[]) => void;
 }
 
 export class LazyImage {
@@ -85,6 +90,7 @@ export class LazyImage {
       await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
       throw err;
     }
+    opts.onLayersOpen?.(layers);
     // Entries by position from the indexes, not the lists built here: those go after the build.
     const tree = buildTree(layers.map((l) => l.index.entries()), (layer, pos) => layers[layer]!.index.entryAt(pos));
     return new LazyImage(source, resolved, layers, tree, counters);
@@ -133,10 +139,10 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
       lazy: true,
       index,
       read: (entry, off, len, signal) => reader.read(entry, off, len, signal),
-      prefetch: async (what, signal) => {
-        if (what === 'all') return reader.prefetch('all', signal);
+      prefetch: async (what, signal, o) => {
+        if (what === 'all') return reader.prefetch('all', signal, o);
         const end = index.info.prefetchEnd;
-        if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal);
+        if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal, o);
       },
       close: async () => {
         if (blob instanceof LayoutBlobReader) await blob.close();

@@ -175,6 +175,46 @@ describe('CachedLayerReader', () => {
     assert.ok(storedWhenRead < 300, `the read was answered after ${storedWhenRead} of 600 chunks were decoded`);
   });
 
+  it('a prefetch with decodeAfter fetches at once and decodes only once it settles, or what a read asks for', async () => {
+    const files: FakeFile[] = Array.from({ length: 40 }, (_, i) => ({
+      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
+    }));
+    const memory = new MemoryChunkStore(64 << 20);
+    let stored = 0;
+    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
+      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
+    });
+    const s = setup(files, { maxRequestBytes: 64 << 20, readAheadBytes: 0 }, counting);
+    let open!: () => void;
+    const decodeAfter = new Promise<void>((r) => (open = r));
+    let prefetched = false;
+    const prefetch = s.reader.prefetch('all', undefined, { decodeAfter }).then(() => { prefetched = true; });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(s.blob.requests.length, 1, 'fetched before the gate opened');
+    assert.equal(stored, 0, 'nothing decoded or stored before the gate opened');
+    // A read meanwhile gets its chunk from the fetched bytes: no second request, one chunk decoded.
+    assert.deepEqual(await read(s, 'f7', 0, 8 * KiB), s.layer.content('f7'));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(s.blob.requests.length, 1);
+    assert.equal(stored, 1);
+    assert.equal(prefetched, false, 'the prefetch waits for its gate');
+    open();
+    await prefetch;
+    assert.equal(stored, files.length);
+    for (const f of files) assert.deepEqual(await read(s, f.name, 0, f.content.length), s.layer.content(f.name));
+    assert.equal(s.blob.requests.length, 1, 'every byte fetched once');
+  });
+
+  it('a prefetch waiting for decodeAfter ends (UNAVAILABLE) when the reader closes', async () => {
+    const s = setup(mixedFiles());
+    const never = new Promise<void>(() => {});
+    const prefetch = s.reader.prefetch('all', undefined, { decodeAfter: never });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(s.blob.requests.length > 0);
+    await s.reader.close();
+    await assert.rejects(prefetch, (e) => codeOf(e) === 'UNAVAILABLE' || codeOf(e) === 'FAILED_PRECONDITION');
+  });
+
   it('shares one fetch among concurrent misses of the same chunk', async () => {
     const s = setup([{ name: 'f', content: pattern(16 * KiB, 11), encoding: 'gzip', chunkBytes: 16 * KiB, digests: true }]);
     s.blob.hold();

@@ -1,0 +1,93 @@
+// ImageBackend against a real registry: an eStargz image with a prefetch landmark (made
+// by `lazysnap convert`) is opened as a mount server opens it. The landmark's bytes are
+// fetched while the image opens, decoded only once startBackground() says the mount
+// answers, and never fetched again.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { ImageBackend } from '../../src/image/image-backend.js';
+import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
+import { layersDir } from '../../src/image/lazy-image.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import type { TreeNode } from '../../src/tree/tree-node.js';
+import { runCli } from '../helpers/cli.js';
+import { pushLayout, startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const run = promisify(execFile);
+const FILES = ['first.bin', 'second.bin', 'third.bin'];
+let work: string;
+let reg: TestRegistry;
+const content = new Map<string, Buffer>();
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lazysnap-backend-'));
+  const layout = join(work, 'layout');
+  const bundle = join(work, 'bundle');
+  await run('umoci', ['init', '--layout', layout]);
+  await run('umoci', ['new', '--image', `${layout}:t`]);
+  await run('umoci', ['unpack', '--rootless', '--image', `${layout}:t`, bundle]);
+  for (const name of [...FILES, 'unlisted.bin']) {
+    const data = randomBytes(300 * 1024);
+    content.set(name, data);
+    await writeFile(join(bundle, 'rootfs', name), data);
+  }
+  await run('umoci', ['repack', '--image', `${layout}:t`, bundle]);
+  reg = await startRegistry();
+  await pushLayout(layout, 't', reg, 'backend/img');
+  const list = join(work, 'prefetch.txt');
+  await writeFile(list, FILES.map((f) => `/${f}\n`).join(''));
+  const r = await runCli(['convert', `${reg.host}/backend/img:t`, `${reg.host}/backend/img:estargz`, '--prefetch-list', list],
+    { stateDir: join(work, 'convert-state') });
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  await reg?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
+test('the landmark prefetch is fetched while the image opens and decoded once the mount answers', async () => {
+  const stateDir = join(work, 'state');
+  const client = new RegistryClient({ dockerConfigDir: join(work, 'docker') });
+  const store = await openProcessChunkStore(stateDir);
+  const backend = new ImageBackend({ client, store, layersDir: layersDir(stateDir) });
+  try {
+    const image = await backend.openImage(`${reg.host}/backend/img:estargz`, { prefetch: 'landmark' });
+    try {
+      const listed = 3 * 300 * 1024; // incompressible: about as many bytes compressed
+      await until('the landmark bytes to arrive', () => image.counters().bytesFetched > listed);
+      const fetched = image.counters();
+      const cachedBefore = backend.cacheFigures().memoryBytes; // the TOC (index reads are cached)
+      assert.ok(cachedBefore < listed / 10, `${cachedBefore} bytes cached before startBackground: only the TOC should be`);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(backend.cacheFigures().memoryBytes, cachedBefore, 'nothing decoded before startBackground');
+
+      image.startBackground();
+      await until('the landmark chunks to be cached', () => backend.cacheFigures().memoryBytes >= cachedBefore + listed);
+      for (const name of FILES) {
+        const node = image.tree.lookup(name) as TreeNode;
+        const got = await image.read(node, 0, node.size);
+        assert.ok(got.equals(content.get(name)!), name);
+      }
+      assert.equal(image.counters().requests, fetched.requests, 'the listed files came from the prefetch, fetched once');
+      assert.equal(image.counters().bytesFetched, fetched.bytesFetched);
+      const unlisted = image.tree.lookup('unlisted.bin') as TreeNode;
+      assert.ok((await image.read(unlisted, 0, unlisted.size)).equals(content.get('unlisted.bin')!));
+    } finally {
+      await image.close();
+    }
+  } finally {
+    await store.close();
+    await client.close();
+  }
+});
