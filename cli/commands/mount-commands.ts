@@ -261,7 +261,11 @@ export function registerMountCommands(program: Command, run: Runner): void {
         // Its own registry client and memory cache, over the state dir's shared disk cache.
         const store = await openProcessChunkStore(spec.stateDir);
         try {
-          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), localStore: await ctx.localStore(), log: (m) => log.warn(m) });
+          // Still opening while the image's manifest is fetched (~20-30 ms of file work on a
+          // fresh state dir, off a cold mount's path); a failure is reported when the image opens.
+          const localStore = ctx.localStore();
+          localStore.catch(() => {});
+          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), localStore, log: (m) => log.warn(m) });
           await runMountServerProcess({ spec, backend, mountTree, log });
         } finally {
           await store.close();

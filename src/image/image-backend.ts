@@ -20,8 +20,8 @@ export interface ImageBackendOptions {
   client: RegistryClient;
   store: TwoLevelChunkStore;
   layersDir: string;
-  /** The state dir's content store: layers pulled with `pull --all` are read from it. */
-  localStore?: ContentStore;
+  /** The state dir's content store: layers pulled with `pull --all` are read from it (may still be opening). */
+  localStore?: ContentStore | Promise<ContentStore>;
   log?: (msg: string) => void;
 }
 

@@ -56,9 +56,9 @@ export interface LazyImageOptions {
   concurrency?: number;
   /**
    * The local content store: a layer blob that `pull --all` already stored is read from
-   * there, never fetched again.
+   * there, never fetched again. May still be opening: it is awaited after the manifest.
    */
-  localStore?: ContentStore;
+  localStore?: ContentStore | Promise<ContentStore>;
   /**
    * Called once every layer is open, before the merged tree is built: a mount starts its
    * prefetch's fetches here, so that the bytes travel while the tree is built and mounted.
@@ -79,11 +79,12 @@ export class LazyImage {
 
   static async open(source: ImageSource, opts: LazyImageOptions): Promise<LazyImage> {
     const resolved = await source.resolve(opts.platform, opts.signal);
+    const localStore = await opts.localStore;
     const counters = new ReadCounters(opts.parentCounters);
     const layers: LazyLayer[] = new Array(resolved.manifest.layers.length);
     try {
       await forEachLimited(resolved.manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
-        const local = opts.localStore && (await opts.localStore.has(desc.digest)) ? opts.localStore.blobPath(desc.digest) : undefined;
+        const local = localStore && (await localStore.has(desc.digest)) ? localStore.blobPath(desc.digest) : undefined;
         layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters, local);
       }, opts.signal);
     } catch (err) {

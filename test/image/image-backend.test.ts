@@ -15,6 +15,8 @@ import { ImageBackend } from '../../src/image/image-backend.js';
 import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
 import { layersDir } from '../../src/image/lazy-image.js';
 import { RegistryClient } from '../../src/registry/client.js';
+import { statePaths } from '../../src/state-dir.js';
+import { ContentStore } from '../../src/store/content-store.js';
 import type { TreeNode } from '../../src/tree/tree-node.js';
 import { runCli } from '../helpers/cli.js';
 import { pushLayout, startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -87,6 +89,32 @@ test('the landmark prefetch is fetched while the image opens and decoded once th
       await image.close();
     }
   } finally {
+    await store.close();
+    await client.close();
+  }
+});
+
+test('a layer that `pull --all` stored is read from the content store, given while it still opens', async () => {
+  const stateDir = join(work, 'pulled');
+  const ref = `${reg.host}/backend/img:estargz`;
+  const pulled = await runCli(['--quiet', 'pull', '--all', ref], { stateDir });
+  assert.equal(pulled.code, 0, pulled.stderr);
+  const client = new RegistryClient({ dockerConfigDir: join(work, 'docker') });
+  const store = await openProcessChunkStore(stateDir);
+  const localStore = ContentStore.open(statePaths(stateDir).content); // a promise: the mount server's way
+  const backend = new ImageBackend({ client, store, layersDir: layersDir(stateDir), localStore });
+  try {
+    const image = await backend.openImage(ref, { prefetch: 'none' });
+    try {
+      const node = image.tree.lookup('unlisted.bin') as TreeNode;
+      assert.ok((await image.read(node, 0, node.size)).equals(content.get('unlisted.bin')!));
+      // Only the manifest and the config crossed the wire: the TOC and the file came from the store.
+      assert.ok(image.counters().bytesFetched < 16 * 1024, `${image.counters().bytesFetched} bytes fetched`);
+    } finally {
+      await image.close();
+    }
+  } finally {
+    await (await localStore).close();
     await store.close();
     await client.close();
   }
