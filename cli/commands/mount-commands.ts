@@ -91,7 +91,7 @@ async function mountThroughDaemon(ctx: Context, req: MountRequest & { prefetch: 
   const server = await startMountServer(spec, mountServerArgs(ctx, spec));
   const served = { ...record, serverPid: server.pid, serverSocket: server.socketPath };
   try {
-    return await (await daemon).adopt(served);
+    return await (await daemon).adopt({ ...served, ...(server.stats ? { readyStats: server.stats } : {}) });
   } catch (err) {
     // Not adopted: nobody would know this mount; it goes.
     await stopServer(served).catch(() => {});

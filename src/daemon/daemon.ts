@@ -110,8 +110,10 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
         failed.delete(mountpoint);
         log.info(`${done} ${m.record.reference} at ${mountpoint}`);
         // Both before answering, side by side (a cold mount waits on this answer); a record
-        // that could not be written is the failure to report first.
-        const [saved, report] = await Promise.allSettled([persist(), m.report()]);
+        // that could not be written is the failure to report first. A new server's own
+        // report from its handshake is the answer: asked now, it answers only between the
+        // prefetch's first decoding slices (40-60 ms later, measured).
+        const [saved, report] = await Promise.allSettled([persist(), m.readyStats ?? m.report()]);
         if (saved.status === 'rejected') throw saved.reason;
         if (report.status === 'rejected') throw report.reason;
         return report.value.mount;
@@ -128,10 +130,11 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     const adopt = async (body: unknown): Promise<MountStatus> => {
       const req = parseAdoptRequest(body, join(stateDir, 'mounts'));
       const mountpoint = await resolveMountpoint(req.mountpoint);
+      const { readyStats, ...record } = req;
       return takeOn(mountpoint, async () => {
-        const m = await host.attach({ ...req, mountpoint });
+        const m = await host.attach({ ...record, mountpoint });
         if (!m) throw failedPrecondition(`the mount server pid ${req.serverPid} of ${mountpoint} does not run: nothing to adopt`);
-        return m;
+        return readyStats?.mount.mountpoint === mountpoint ? { ...m, readyStats } : m;
       }, `adopted (mount server pid ${req.serverPid})`);
     };
 
@@ -262,8 +265,14 @@ function parseAdoptRequest(body: unknown, serversDir: string): AdoptRequest {
   if (typeof b.serverSocket !== 'string' || !isAbsolute(b.serverSocket) || dirname(b.serverSocket) !== serversDir) {
     throw invalidArgument(`adopt needs a "serverSocket" in ${serversDir}`);
   }
+  // The server's handshake report, passed on by the CLI that started it: only echoed back
+  // as the mount's status, so a shape check is enough.
+  const rs = b.readyStats as { mount?: { mountpoint?: unknown }; cache?: unknown } | undefined;
+  const readyStats = rs && typeof rs === 'object' && typeof rs.mount?.mountpoint === 'string' && typeof rs.cache === 'object'
+    ? b.readyStats as MountServerStats : undefined;
   return {
     ...m, prefetch: m.prefetch ?? 'none', mountedAt: b.mountedAt, serverPid: b.serverPid as number, serverSocket: b.serverSocket,
+    ...(readyStats ? { readyStats } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export interface HostedMount {
   readonly record: MountRecord;
   /** The mount's status and its process's cache; rejects (UNAVAILABLE) when its server is dead or silent. */
   report(): Promise<MountServerStats>;
+  /** The report its server sent the moment it was ready (a new mount): the answer to the mount request. */
+  readonly readyStats?: MountServerStats;
   /** Stops serving and detaches the mountpoint, even when the server is dead or hung. */
   unmount(): Promise<void>;
   /** The daemon is closing: a mount server keeps serving; an in-process mount cannot, so it unmounts. */

@@ -30,7 +30,8 @@ export interface MountServerSpec {
 }
 
 /** The one line a mount server writes on its handshake fd. */
-export type ReadyLine = { ok: true; pid: number } | { ok: false; error: { code: string; message: string } };
+/** The handshake; `stats` is the mount's status at that moment (its starter answers with it). */
+export type ReadyLine = { ok: true; pid: number; stats?: MountServerStats } | { ok: false; error: { code: string; message: string } };
 
 /** Where the server of `mountpoint` keeps its socket and log: short names, so the socket path fits sun_path. */
 export function mountServerPaths(stateDir: string, mountpoint: string): { dir: string; socket: string; log: string } {
@@ -79,6 +80,8 @@ export interface MountServer {
   startBackground(): void;
   /** Grows whenever the mount works (FUSE callbacks answered, bytes fetched). */
   activity(): number;
+  /** What the stats route answers. */
+  stats(): MountServerStats;
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -94,10 +97,10 @@ export async function startMountServer(opts: MountServerOptions): Promise<MountS
   let closing: Promise<void> | undefined;
 
   const info: MountServerInfo = { pid: process.pid, version: VERSION, mountpoint: record.mountpoint };
-  const stats = async (): Promise<MountServerStats> => servedStats(record, served, backend);
+  const stats = (): MountServerStats => servedStats(record, served, backend);
   const routes = new Map<string, RouteHandler>([
     [key(SERVER_ROUTES.ping), async () => info],
-    [key(SERVER_ROUTES.stats), stats],
+    [key(SERVER_ROUTES.stats), async () => stats()],
     // Unmount before answering (a failure is answered and the mount keeps serving);
     // the socket goes after the answer has left.
     [key(SERVER_ROUTES.unmount), async () => {
@@ -133,6 +136,7 @@ export async function startMountServer(opts: MountServerOptions): Promise<MountS
     close,
     startBackground: () => served.image.startBackground(),
     activity: () => served.fuse.stats().ops + served.image.counters().bytesFetched,
+    stats,
   };
 }
 
@@ -149,7 +153,7 @@ export async function runMountServerProcess(opts: MountServerOptions): Promise<v
     report(opts.spec.readyFd, { ok: false, error: { code: codeOf(err), message: findLazysnapError(err)?.message ?? String((err as Error)?.message ?? err) } });
     throw err;
   }
-  if (!report(opts.spec.readyFd, { ok: true, pid: process.pid })) {
+  if (!report(opts.spec.readyFd, { ok: true, pid: process.pid, stats: server.stats() })) {
     // The daemon died while we mounted: no record names us, so nobody could ever find
     // or stop this mount. Undo it; the next daemon mounts it again if it was recorded.
     opts.log.warn(`the daemon that started this server is gone before recording it: unmounting ${opts.spec.record.mountpoint}`);

@@ -51,8 +51,9 @@ export interface ProcessHostOptions {
 export function processHost(opts: ProcessHostOptions): MountHost {
   const { stateDir, log } = opts;
 
-  const hosted = (record: MountRecord & { serverPid: number; serverSocket: string }): HostedMount => ({
+  const hosted = (record: MountRecord & { serverPid: number; serverSocket: string }, readyStats?: MountServerStats): HostedMount => ({
     record,
+    ...(readyStats ? { readyStats } : {}),
     async report() {
       try {
         return await callSocket(record.serverSocket, SERVER_ROUTES.stats, undefined,
@@ -125,20 +126,20 @@ export function processHost(opts: ProcessHostOptions): MountHost {
       const own: MountServerSpec = { stateDir, record, socketPath: paths.socket, readyFd: READY_FD };
       const taken = takeSpare(own);
       const spec = taken?.spec ?? own;
-      let pid: number;
+      let ready: ServerReady;
       try {
         // A spare made its directory; startMountServer makes it for a server of its own.
-        pid = taken
+        ready = taken
           ? await readyOrCleanUp(taken.child, base.mountpoint, paths.log, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
-          : (await startMountServer(spec, opts.serverCommand(spec), opts.startTimeoutMs)).pid;
+          : await startMountServer(spec, opts.serverCommand(spec), opts.startTimeoutMs);
       } finally {
         // The next spare starts a while after this mount is up, not while it opens the image
         // or answers: on two cores a node process loading beside it made a cold mount
         // ~50-100 ms slower. A mount that comes sooner starts its own server.
         setTimeout(startSpare, NEXT_SPARE_DELAY_MS).unref();
       }
-      log.info(`mount server pid ${pid} serves ${base.mountpoint} (log ${paths.log})`);
-      return hosted({ ...record, serverPid: pid, serverSocket: spec.socketPath });
+      log.info(`mount server pid ${ready.pid} serves ${base.mountpoint} (log ${paths.log})`);
+      return hosted({ ...record, serverPid: ready.pid, serverSocket: spec.socketPath }, ready.stats);
     },
 
     async attach(record) {
@@ -172,6 +173,12 @@ export function processHost(opts: ProcessHostOptions): MountHost {
   };
 }
 
+/** A server's handshake: its pid, and the mount's status when it was ready. */
+export interface ServerReady {
+  pid: number;
+  stats?: MountServerStats;
+}
+
 /**
  * Starts a mount server for `spec` with `command` (detached, its output in its log) and
  * waits for its handshake: the daemon's way to mount without a spare, and the CLI's for
@@ -179,7 +186,7 @@ export function processHost(opts: ProcessHostOptions): MountHost {
  * the process is killed and whatever it mounted is detached.
  */
 export async function startMountServer(spec: MountServerSpec, command: readonly string[],
-  timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<{ pid: number; socketPath: string }> {
+  timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<ServerReady & { socketPath: string }> {
   const [cmd, ...args] = command;
   if (!cmd) throw internal('no command to run a mount server with');
   const paths = mountServerPaths(spec.stateDir, spec.record.mountpoint);
@@ -192,7 +199,7 @@ export async function startMountServer(spec: MountServerSpec, command: readonly 
   } finally {
     await logFile.close();
   }
-  return { pid: await readyOrCleanUp(child, spec.record.mountpoint, paths.log, timeoutMs), socketPath: spec.socketPath };
+  return { ...(await readyOrCleanUp(child, spec.record.mountpoint, paths.log, timeoutMs)), socketPath: spec.socketPath };
 }
 
 /**
@@ -209,7 +216,7 @@ function serverEnv(): NodeJS.ProcessEnv {
 }
 
 /** awaitReady, and on failure kill the server and detach what it may have mounted. */
-async function readyOrCleanUp(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<number> {
+async function readyOrCleanUp(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<ServerReady> {
   try {
     return await awaitReady(child, mountpoint, logPath, timeoutMs);
   } catch (err) {
@@ -224,9 +231,9 @@ async function readyOrCleanUp(child: ChildProcess, mountpoint: string, logPath: 
 }
 
 /** The server's pid once it reports a serving mount; rejects with its error, or when it dies or stalls. */
-function awaitReady(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<number> {
+function awaitReady(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<ServerReady> {
   const pipe = child.stdio[READY_FD] as Readable | null;
-  return new Promise<number>((done, fail) => {
+  return new Promise<ServerReady>((done, fail) => {
     let text = '';
     let settled = false;
     const finish = (fn: () => void) => {
@@ -256,7 +263,10 @@ function awaitReady(child: ChildProcess, mountpoint: string, logPath: string, ti
       } catch (err) {
         return failWithLog('sent a handshake that is not JSON', err);
       }
-      if (line.ok && Number.isSafeInteger(line.pid)) finish(() => done(line.pid));
+      if (line.ok && Number.isSafeInteger(line.pid)) {
+        const stats = line.stats?.mount?.mountpoint === mountpoint ? line.stats : undefined;
+        finish(() => done({ pid: line.pid, ...(stats ? { stats } : {}) }));
+      }
       else if (!line.ok) finish(() => fail(LazysnapError.fromJSON(line.error)));
       else failWithLog('sent a handshake without a pid');
     });

@@ -53,6 +53,12 @@ export interface AdoptRequest {
   serverPid: number;
   /** Its control socket: STATE/mounts/<id>.sock of the daemon's state dir. */
   serverSocket: string;
+  /**
+   * What the server reported in its handshake: answered as the mount's status instead of
+   * asking the server again (a server that has just mounted is decoding its prefetch and
+   * answers late).
+   */
+  readyStats?: MountServerStats;
 }
 
 export interface UmountRequest {

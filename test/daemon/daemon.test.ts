@@ -8,7 +8,8 @@ import { readFile, stat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountTree } from '../../fs/mount-tree.js';
 import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
-import { inProcessHost } from '../../src/daemon/mount-host.js';
+import { inProcessHost, type MountHost } from '../../src/daemon/mount-host.js';
+import type { MountStatus } from '../../src/daemon/protocol.js';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { silentLog } from '../../src/daemon/log.js';
 import { loadRecords } from '../../src/daemon/mount-records.js';
@@ -171,4 +172,39 @@ test('adopt: records only a running server of this state dir; otherwise a coded 
   // A pid that is no mount server of that socket (the in-process host adopts nothing).
   await assert.rejects(client.adopt({ ...base, serverSocket: join(stateDir, 'mounts', 'x.sock') }), code('FAILED_PRECONDITION'));
   assert.equal((await client.status()).mounts.length, 0);
+});
+
+test('adopt: a server\'s handshake report is the answer (the server is not asked again) and is not recorded', async (t) => {
+  const md = await mountDir(t, 'lazysnap-daemon-');
+  const stateDir = join(md.dir, 'state');
+  const serverSocket = join(stateDir, 'mounts', 'x.sock');
+  let asked = 0;
+  // A host whose every recorded server runs: what the daemon does with an adopted one.
+  const host: MountHost = {
+    start: async () => { throw new Error('adopt must not start a server'); },
+    attach: async (record) => ({
+      record,
+      report: async () => { asked++; throw new Error('a busy server'); },
+      unmount: async () => {},
+      release: async () => {},
+    }),
+    cacheFigures: () => ({ memoryBytes: 0, diskBytes: 0, diskLimitBytes: 0 }),
+  };
+  const daemon = await createDaemon({ stateDir, host, log: silentLog });
+  md.onCleanup(() => daemon.close());
+  const client = await DaemonClient.connect(stateDir);
+  const base = { reference: 'demo/app:1', mountpoint: md.mnt, prefetch: 'none' as const, mountedAt: new Date().toISOString(), serverPid: process.pid, serverSocket };
+  const mount = {
+    mountpoint: md.mnt, image: 'fake.registry/demo/app:1', digest: `sha256:${'a'.repeat(64)}`, kind: 'view', bytesFetched: 7,
+  } as unknown as MountStatus;
+  const readyStats = { mount, cache: { memoryBytes: 1, diskBytes: 2, diskLimitBytes: 3 } };
+  assert.deepEqual(await client.adopt({ ...base, readyStats }), mount);
+  assert.equal(asked, 0, 'the server was not asked for its report');
+  const [record] = await loadRecords(stateDir);
+  assert.equal(record?.mountpoint, md.mnt);
+  assert.ok(record && !('readyStats' in record), 'the record keeps no report');
+  // Without one (an older CLI), the daemon asks the server; a server that fails to answer fails the adopt.
+  await client.umount(md.mnt);
+  await assert.rejects(client.adopt(base));
+  assert.equal(asked, 1);
 });
