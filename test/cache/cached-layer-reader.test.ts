@@ -33,6 +33,21 @@ function assertNoOverlap(requests: readonly { offset: number; length: number }[]
   }
 }
 
+/** n small gzip files of one 8 KiB chunk each, with digests: many chunks to decode in one request. */
+const smallGzipFiles = (n: number): FakeFile[] => Array.from({ length: n }, (_, i) => ({
+  name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
+}));
+
+/** A memory chunk store that counts what is stored in it. */
+function countingStore(): { store: ChunkStore; stored: () => number } {
+  const memory = new MemoryChunkStore(64 << 20);
+  let stored = 0;
+  const store: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
+    set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
+  });
+  return { store, stored: () => stored };
+}
+
 const mixedFiles = (): FakeFile[] => [
   { name: 'plain', content: pattern(100 * KiB + 17, 1), encoding: 'none', chunkBytes: 8 * KiB },
   { name: 'plain-digest', content: pattern(50 * KiB + 3, 2), encoding: 'none', chunkBytes: 4 * KiB, digests: true },
@@ -126,47 +141,35 @@ describe('CachedLayerReader', () => {
 
   it('a demand read of a chunk in a large prefetch request is decoded before the rest of the request', async () => {
     // Hundreds of small gzip files in one request: decoding them all takes many slices.
-    const files: FakeFile[] = Array.from({ length: 600 }, (_, i) => ({
-      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
-    }));
-    const memory = new MemoryChunkStore(64 << 20);
-    let stored = 0;
-    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
-      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
-    });
+    const files = smallGzipFiles(600);
+    const { store: counting, stored } = countingStore();
     const s = setup(files, { maxRequestBytes: 64 << 20, readAheadBytes: 0 }, counting);
     const prefetch = s.reader.prefetch('all');
     // Asked while the request is under way: the last file of the blob, decoded last in order.
     await new Promise((r) => setImmediate(r));
     let storedWhenRead = -1;
-    const last = read(s, 'f599', 0, 8 * KiB).then((b) => { storedWhenRead = stored; return b; });
+    const last = read(s, 'f599', 0, 8 * KiB).then((b) => { storedWhenRead = stored(); return b; });
     assert.deepEqual(await last, s.layer.content('f599'));
     await prefetch;
-    assert.equal(stored, 600);
+    assert.equal(stored(), 600);
     assert.equal(s.blob.requests.length, 1, 'one request for the prefetch and the read');
     assert.ok(storedWhenRead < 300, `the read was answered after ${storedWhenRead} of 600 chunks were decoded`);
   });
 
   it('a demand read that joins a prefetch request before its bytes arrive is decoded first', async () => {
-    const files: FakeFile[] = Array.from({ length: 600 }, (_, i) => ({
-      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
-    }));
+    const files = smallGzipFiles(600);
     const layer = fakeLayer(files);
     const blob = new CountingReader(layer.blob);
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const gated = { size: blob.size, readAt: async (o: number, l: number, sig?: AbortSignal) => { await gate; return blob.readAt(o, l, sig); } };
-    const memory = new MemoryChunkStore(64 << 20);
-    let stored = 0;
-    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
-      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
-    });
+    const { store: counting, stored } = countingStore();
     const reader = new CachedLayerReader({ index: layer.index, reader: gated, keyPrefix: 'sha256:blob', store: counting,
       counters: new ReadCounters(), options: { maxRequestBytes: 64 << 20, readAheadBytes: 0 } });
     const prefetch = reader.prefetch('all');
     await new Promise((r) => setImmediate(r));
     let storedWhenRead = -1;
-    const last = reader.read(layer.entry('f599'), 0, 8 * KiB).then((b) => { storedWhenRead = stored; return b; });
+    const last = reader.read(layer.entry('f599'), 0, 8 * KiB).then((b) => { storedWhenRead = stored(); return b; });
     await new Promise((r) => setImmediate(r));
     open();
     assert.deepEqual(await last, layer.content('f599'));
@@ -176,14 +179,8 @@ describe('CachedLayerReader', () => {
   });
 
   it('a prefetch with decodeAfter fetches at once and decodes only once it settles, or what a read asks for', async () => {
-    const files: FakeFile[] = Array.from({ length: 40 }, (_, i) => ({
-      name: `f${i}`, content: pattern(8 * KiB, i), encoding: 'gzip', chunkBytes: 8 * KiB, digests: true,
-    }));
-    const memory = new MemoryChunkStore(64 << 20);
-    let stored = 0;
-    const counting: ChunkStore = Object.assign(Object.create(memory) as ChunkStore, {
-      set: (key: string, data: Buffer) => { stored++; return memory.set(key, data); },
-    });
+    const files = smallGzipFiles(40);
+    const { store: counting, stored } = countingStore();
     const s = setup(files, { maxRequestBytes: 64 << 20, readAheadBytes: 0 }, counting);
     let open!: () => void;
     const decodeAfter = new Promise<void>((r) => (open = r));
@@ -191,16 +188,16 @@ describe('CachedLayerReader', () => {
     const prefetch = s.reader.prefetch('all', undefined, { decodeAfter }).then(() => { prefetched = true; });
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     assert.equal(s.blob.requests.length, 1, 'fetched before the gate opened');
-    assert.equal(stored, 0, 'nothing decoded or stored before the gate opened');
+    assert.equal(stored(), 0, 'nothing decoded or stored before the gate opened');
     // A read meanwhile gets its chunk from the fetched bytes: no second request, one chunk decoded.
     assert.deepEqual(await read(s, 'f7', 0, 8 * KiB), s.layer.content('f7'));
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(s.blob.requests.length, 1);
-    assert.equal(stored, 1);
+    assert.equal(stored(), 1);
     assert.equal(prefetched, false, 'the prefetch waits for its gate');
     open();
     await prefetch;
-    assert.equal(stored, files.length);
+    assert.equal(stored(), files.length);
     for (const f of files) assert.deepEqual(await read(s, f.name, 0, f.content.length), s.layer.content(f.name));
     assert.equal(s.blob.requests.length, 1, 'every byte fetched once');
   });
