@@ -445,15 +445,19 @@ export class CachedLayerReader {
       async (raw) => {
         group.done = true;
         arrived(raw); // all of it: every urgent chunk is here now
-        // Asked-for chunks are decoded meanwhile (ask: the group is done); a close ends the wait.
-        if (decodeAfter && !(await settledUnlessAborted(decodeAfter, signal))) {
-          const err = unavailable(`fetch of ${this.keyPrefix} at ${request.start}: aborted`, signal.reason);
-          for (const k of waiting.values()) {
-            forget(k.key);
-            settle.get(k.key)!.reject(err);
+        // Asked-for chunks are decoded meanwhile (ask: the group is done); a close ends the
+        // wait (the gate's own outcome does not matter).
+        if (decodeAfter) {
+          try {
+            await raceSignal(decodeAfter.catch(() => {}), signal, `fetch of ${this.keyPrefix} at ${request.start}`);
+          } catch (err) {
+            for (const k of waiting.values()) {
+              forget(k.key);
+              settle.get(k.key)!.reject(err);
+            }
+            waiting.clear();
+            return;
           }
-          waiting.clear();
-          return;
         }
         // Decoding a 4 MiB request of small files takes tens of milliseconds: in slices,
         // yielding between them, so that FUSE callbacks are answered meanwhile and a read
@@ -569,18 +573,5 @@ function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, what: str
     const onAbort = () => reject(unavailable(`${what}: aborted`, signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** Waits for `p` (its outcome does not matter); false if `signal` aborts first. */
-function settledUnlessAborted(p: Promise<void>, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise<boolean>((resolve) => {
-    const onAbort = () => resolve(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(() => true, () => true).then((ok) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    });
   });
 }

@@ -29,8 +29,7 @@ export interface MountServerSpec {
   readyFd?: number;
 }
 
-/** The one line a mount server writes on its handshake fd. */
-/** The handshake; `stats` is the mount's status at that moment (its starter answers with it). */
+/** The one line a mount server writes on its handshake fd; `stats` is the mount's status at that moment (its starter answers with it). */
 export type ReadyLine = { ok: true; pid: number; stats?: MountServerStats } | { ok: false; error: { code: string; message: string } };
 
 /** Where the server of `mountpoint` keeps its socket and log: short names, so the socket path fits sun_path. */

@@ -230,7 +230,7 @@ async function readyOrCleanUp(child: ChildProcess, mountpoint: string, logPath: 
   }
 }
 
-/** The server's pid once it reports a serving mount; rejects with its error, or when it dies or stalls. */
+/** The server's handshake once it reports a serving mount; rejects with its error, or when it dies or stalls. */
 function awaitReady(child: ChildProcess, mountpoint: string, logPath: string, timeoutMs: number): Promise<ServerReady> {
   const pipe = child.stdio[READY_FD] as Readable | null;
   return new Promise<ServerReady>((done, fail) => {
