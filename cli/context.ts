@@ -1,5 +1,6 @@
 // What every command needs, built once from the global options: the state dir, the
-// registry client (insecure hosts from --insecure and LAZYSNAP_INSECURE), output mode.
+// registry client (insecure hosts from --insecure and LAZYSNAP_INSECURE, extra CA files
+// from LAZYSNAP_EXTRA_CA_CERTS), output mode.
 
 import { mkdirSync } from 'node:fs';
 import type { RegistryClient } from '../src/registry/client.js';
@@ -43,9 +44,9 @@ export function createContext(g: GlobalOptions): Context {
     quiet: g.quiet ?? false,
     async client() {
       if (!client) {
-        const { RegistryClient } = await import('../src/registry/client.js');
+        const [{ RegistryClient }, { extraCaFiles }] = await Promise.all([import('../src/registry/client.js'), import('../src/registry/extra-ca.js')]);
         mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-        client ??= new RegistryClient({ insecureHosts, spoolDir: paths.spool });
+        client ??= new RegistryClient({ insecureHosts, spoolDir: paths.spool, extraCaFiles: extraCaFiles(process.env) });
       }
       return client;
     },

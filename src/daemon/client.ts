@@ -7,6 +7,7 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LazysnapError, notFound, unavailable } from '../errors.js';
 import { statePaths } from '../state-dir.js';
+import { lazysnapChildEnv } from '../registry/extra-ca.js';
 import { resolveMountpoint, unmountPath } from './mountpoint.js';
 import { loadRecords, removeRecord } from './mount-records.js';
 import { ROUTES, type AdoptRequest, type DaemonInfo, type MountRequest, type MountStatus, type ShutdownRequest, type StatusReport } from './protocol.js';
@@ -91,7 +92,8 @@ export async function ensureDaemon(stateDir: string, spawnArgs: readonly string[
   let exited: string | undefined;
   let exitedAt = 0;
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFile.fd, logFile.fd] });
+    // NODE_EXTRA_CA_CERTS handed over (extra-ca.ts): node would load it at the daemon's start.
+    const child = spawn(cmd, args, { detached: true, env: lazysnapChildEnv(process.env), stdio: ['ignore', logFile.fd, logFile.fd] });
     child.on('exit', (code, signal) => { exited = `exited ${code ?? signal}`; exitedAt = Date.now(); });
     child.on('error', (err) => { exited = `could not start: ${err.message}`; exitedAt = Date.now(); });
     child.unref();

@@ -18,6 +18,7 @@ import { LazysnapError, internal, unavailable } from '../errors.js';
 import type { CacheFigures } from './backend.js';
 import type { DaemonLog } from './log.js';
 import type { HostedMount, MountHost } from './mount-host.js';
+import { lazysnapChildEnv } from '../registry/extra-ca.js';
 import type { MountRecord } from './mount-records.js';
 import { cleanStaleMountpoint, unmountPath } from './mountpoint.js';
 import { mountServerPaths, type MountServerSpec, type ReadyLine } from './mount-server.js';
@@ -203,7 +204,8 @@ export async function startMountServer(spec: MountServerSpec, command: readonly 
 }
 
 /**
- * A mount server's environment: ours, plus a fixed glibc mmap threshold (unless one is
+ * A mount server's environment: ours (NODE_EXTRA_CA_CERTS handed over: extra-ca.ts; it
+ * cost each server ~60 ms at start), plus a fixed glibc mmap threshold (unless one is
  * set). glibc raises its threshold each time a large block is freed, after which the
  * large buffers of opening an image (the TOC, its JSON text, fetched bodies) come from
  * the heap and stay there, fragmented, for the life of the server. Fixed at 1 MiB, a
@@ -212,7 +214,7 @@ export async function startMountServer(spec: MountServerSpec, command: readonly 
  * the same with 128 KiB; smaller blocks still come from (and go back to) the heap.
  */
 function serverEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(1024 * 1024) };
+  return { ...lazysnapChildEnv(process.env), MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(1024 * 1024) };
 }
 
 /** awaitReady, and on failure kill the server and detach what it may have mounted. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { invalidArgument, unavailable } from '../errors.js';
 import { LIMITS } from './options.js';
+import { programEnv } from './extra-ca.js';
 
 export type Credentials =
   | { kind: 'basic'; username: string; password: string }
@@ -102,7 +103,8 @@ export class CredentialStore {
     const program = `docker-credential-${name}`;
     const serverUrl = aliases(host).length > 1 ? DOCKER_HUB_SAVE_KEY : host;
     const out = await new Promise<string>((resolve, reject) => {
-      const child = execFile(program, ['get'], { timeout: this.helperTimeoutMs, maxBuffer: LIMITS.maxHelperOutputBytes, encoding: 'utf8' },
+      // programEnv: a helper written for node gets NODE_EXTRA_CA_CERTS back (extra-ca.ts).
+      const child = execFile(program, ['get'], { env: programEnv(process.env), timeout: this.helperTimeoutMs, maxBuffer: LIMITS.maxHelperOutputBytes, encoding: 'utf8' },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const text = `${stdout}${stderr}`;

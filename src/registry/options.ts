@@ -34,6 +34,8 @@ export interface RegistryClientOptions {
   now?: () => number;
   /** User-Agent header. */
   userAgent?: string;
+  /** PEM files of CA certificates trusted besides node's (extra-ca.ts: LAZYSNAP_EXTRA_CA_CERTS). */
+  extraCaFiles?: readonly string[];
 }
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 200, maxDelayMs: 10_000 };
@@ -61,6 +63,7 @@ export interface ResolvedOptions {
   timeouts: TimeoutOptions;
   now: () => number;
   userAgent: string;
+  extraCaFiles: readonly string[];
 }
 
 function positive(value: number, name: string, min = 0): number {
@@ -83,5 +86,6 @@ export function resolveOptions(o: RegistryClientOptions): ResolvedOptions {
     timeouts,
     now: o.now ?? Date.now,
     userAgent: o.userAgent ?? 'lazysnap/0.1.0',
+    extraCaFiles: (o.extraCaFiles ?? []).filter((f) => f !== ''),
   };
 }

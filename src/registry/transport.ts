@@ -1,8 +1,9 @@
 // One undici Agent (keep-alive connection pools per origin) shared by everything a client
 // sends; chooses http or https per host, sets timeouts, and counts requests.
 
-import type { Agent as UndiciAgent, Dispatcher } from 'undici';
-import { Agent, request } from './undici-parts.js';
+import type { Agent as UndiciAgent, Dispatcher, buildConnector as buildConnectorType } from 'undici';
+import { Agent, buildConnector, request } from './undici-parts.js';
+import { extraCaContext } from './extra-ca.js';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { unavailable } from '../errors.js';
@@ -52,13 +53,27 @@ export function firstHeader(v: string | string[] | undefined): string | undefine
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * undici's connector, trusting extra CA files too (extra-ca.ts): they are read, and the TLS
+ * context built, on the first HTTPS connection (plain HTTP connections never load them).
+ */
+function extraCaConnector(timeout: number, files: readonly string[]): buildConnectorType.connector {
+  const plain = buildConnector({ timeout });
+  let tls: buildConnectorType.connector | undefined;
+  return (o, done) => {
+    if (o.protocol !== 'https:') return plain(o, done);
+    tls ??= buildConnector({ timeout, secureContext: extraCaContext(files, process.env) });
+    return tls(o, done);
+  };
+}
+
 export class Transport {
   private readonly agent: UndiciAgent;
   private closed = false;
 
   constructor(private readonly opts: ResolvedOptions) {
     this.agent = new Agent({
-      connect: { timeout: opts.timeouts.connectMs },
+      connect: opts.extraCaFiles.length > 0 ? extraCaConnector(opts.timeouts.connectMs, opts.extraCaFiles) : { timeout: opts.timeouts.connectMs },
       keepAliveTimeout: 30_000,
       headersTimeout: opts.timeouts.headersMs,
       bodyTimeout: opts.timeouts.bodyMs,
