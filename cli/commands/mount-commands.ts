@@ -1,6 +1,7 @@
 // Mounting: mount, umount, status, daemon, bundle, run. The CLI talks to the daemon of
 // its state dir over the control socket and starts it in the background when absent; the
-// daemon starts one `mount-server` process (hidden command) per mount.
+// daemon starts one mount server process per mount (cli/mount-server-main.ts; the hidden
+// `mount-server` command runs the same).
 
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,8 @@ import { DaemonClient, ensureDaemon, forceUnmount } from '../../src/daemon/clien
 import { createDaemon } from '../../src/daemon/daemon.js';
 import { streamLog } from '../../src/daemon/log.js';
 import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
-import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
-import { createWriteStream } from 'node:fs';
+import { mountServerPaths, type MountServerSpec } from '../../src/daemon/mount-server.js';
+import { mountServerEntry, serveMount } from './mount-server-command.js';
 import { processHost, READY_FD, startMountServer } from '../../src/daemon/process-host.js';
 import type { MountRequest, MountStatus, StatusReport } from '../../src/daemon/protocol.js';
 import { loadRecords, newMountRecord } from '../../src/daemon/mount-records.js';
@@ -26,10 +27,7 @@ import { invalidArgument, isCode } from '../../src/errors.js';
 
 /** Engine modules, loaded when a command runs: `mount`, `umount` and `status` stay quick to start. */
 const load = {
-  mount_tree: () => import('../../fs/mount-tree.js'),
-  image_backend: () => import('../../src/image/image-backend.js'),
   chunk_store_setup: () => import('../../src/image/chunk-store-setup.js'),
-  lazy_image: () => import('../../src/image/lazy-image.js'),
   runtime_spec: () => import('../../src/runtime/runtime-spec.js'),
   bundle: () => import('../../src/runtime/bundle.js'),
   run_container: () => import('../../src/runtime/run-container.js'),
@@ -66,7 +64,7 @@ const MOUNT_SERVER_NODE_FLAGS = ['--expose-gc', '--liftoff-only', ...LEAN_HEAP_F
 
 /** The command that runs one mount server (the daemon passes on its registry options). */
 function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
-  return [process.execPath, ...MOUNT_SERVER_NODE_FLAGS, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
+  return [process.execPath, ...MOUNT_SERVER_NODE_FLAGS, mountServerEntry(), '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
     ...(spec ? [JSON.stringify(spec)] : [])];
 }
 
@@ -97,19 +95,6 @@ async function mountThroughDaemon(ctx: Context, req: MountRequest & { prefetch: 
     await stopServer(served).catch(() => {});
     throw err;
   }
-}
-
-/** A spare's spec: one JSON document on stdin, or undefined when stdin closes empty. */
-async function readSpecFromStdin(maxBytes = 64 * 1024): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of process.stdin) {
-    n += (chunk as Buffer).length;
-    if (n > maxBytes) throw invalidArgument(`mount server spec on stdin is longer than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  return text === '' ? undefined : text;
 }
 
 function checkPrefetch(p: string): PrefetchMode {
@@ -240,37 +225,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
     .argument('[spec]', 'JSON: stateDir, record, socketPath, readyFd')
     .option('--spare <socket>', 'load everything first, then read the spec (for this socket) from stdin; the daemon keeps one ready')
     .action((specText: string | undefined, o: { spare?: string }) =>
-      run(async (ctx) => {
-        // Load the engine before the spec arrives: that is what a spare is for.
-        const [client, { openProcessChunkStore }, { ImageBackend }, { layersDir }, { mountTree }] = await Promise.all([
-          ctx.client(), load.chunk_store_setup(), load.image_backend(), load.lazy_image(), load.mount_tree(),
-        ]);
-        let log = streamLog(process.stderr);
-        let spec: MountServerSpec;
-        if (o.spare) {
-          const text = await readSpecFromStdin();
-          if (text === undefined) return; // the daemon went away before giving us a mount
-          spec = parseServerSpec(text);
-          if (spec.socketPath !== o.spare) throw invalidArgument(`spare mount server for ${o.spare} was given a spec for ${spec.socketPath}`);
-          // From here on this process is that mount's server: log where its log belongs.
-          log = streamLog(createWriteStream(mountServerPaths(spec.stateDir, spec.record.mountpoint).log, { flags: 'a', mode: 0o600 }));
-        } else {
-          if (!specText) throw invalidArgument('mount-server needs a spec (or --spare)');
-          spec = parseServerSpec(specText);
-        }
-        // Its own registry client and memory cache, over the state dir's shared disk cache.
-        const store = await openProcessChunkStore(spec.stateDir);
-        try {
-          // Still opening while the image's manifest is fetched (~20-30 ms of file work on a
-          // fresh state dir, off a cold mount's path); a failure is reported when the image opens.
-          const localStore = ctx.localStore();
-          localStore.catch(() => {});
-          const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), localStore, log: (m) => log.warn(m) });
-          await runMountServerProcess({ spec, backend, mountTree, log });
-        } finally {
-          await store.close();
-        }
-      }),
+      run((ctx) => serveMount(ctx, specText, o.spare)),
     );
 
   program

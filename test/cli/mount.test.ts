@@ -8,14 +8,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES_DIR, startRegistry, pushLayout, type TestRegistry } from '../helpers/registry.js';
 import { FIXTURE_LAYOUT, expectedListing, fixturesMissing, listingDiff, treeDigest } from '../helpers/fixtures.js';
-import { alive, killMentioning, waitDead } from '../daemon/processes.js';
+import { alive, killMentioning, waitDead, waitFor } from '../daemon/processes.js';
 
 const run = promisify(execFile);
 const skip = fixturesMissing() || (process.getuid?.() !== 0 ? 'mounting needs root here' : false);
@@ -92,6 +92,34 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await isMounted(join(work, `mnt-${tag}`)), false);
     }
+  });
+
+  it('mount servers run the lean entry; a second mount is served by the spare the daemon keeps', async () => {
+    const state = newState('spare');
+    await mountAt(state, refs.get('edge')!, 'spare-1', ['--prefetch', 'none']);
+    const first = (await status(state)).mounts[0]!.serverPid;
+    // The daemon starts its spare about a second after a mount: `mount-server --spare SOCKET`.
+    let spare = 0;
+    await waitFor('the daemon\'s spare mount server', async () => {
+      for (const name of await readdir('/proc')) {
+        const args = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+        if (args.includes(state) && args.includes('--spare')) spare = Number(name);
+      }
+      return spare > 0;
+    }, 30_000);
+    await mountAt(state, refs.get('edge-zstdchunked')!, 'spare-2', ['--prefetch', 'none']);
+    const s = await status(state);
+    assert.equal(s.mounts.find((m) => m.mountpoint.endsWith('mnt-spare-2'))!.serverPid, spare, 'the second mount did not go to the spare');
+    for (const pid of [first, spare]) {
+      const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      assert.ok(args.some((a) => /mount-server-main\.m?js$/.test(a)), `server ${pid} runs ${args.join(' ')}`);
+      assert.ok(!args.some((a) => a.endsWith('bin/lazysnap')), `server ${pid} runs the whole CLI: ${args.join(' ')}`);
+    }
+    // The spare serves the image it was given, all of it.
+    const actual = await treeDigest(join(work, 'mnt-spare-2'));
+    const expected = await expectedListing('edge');
+    assert.ok(actual === expected, `the spare's mount differs:\n${listingDiff(actual, expected)}`);
+    for (const n of ['spare-1', 'spare-2']) assert.equal((await runCli(['umount', join(work, `mnt-${n}`)], { stateDir: state })).code, 0);
   });
 
   it('daemon start starts the control side once, with the lean heap flags; stop ends it; other actions are refused', async () => {
