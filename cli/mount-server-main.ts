@@ -1,6 +1,7 @@
 // The lean entry of a mount server process, which the CLI and the daemon start for each
 // mount: the same arguments as `lazysnap mount-server` (global options, the command name,
-// the spec or --spare SOCKET), parsed here by hand.
+// the spec or --spare SOCKET), parsed by hand (mount-server-command.ts). No node flags on
+// its command line: the server sets its V8 options itself (setServerV8Options says why).
 //
 // Why not through cli/main.ts: every mount server would first load and run the whole
 // command line (commander, every command's definition, the progress bars) only to pick this

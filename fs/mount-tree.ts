@@ -29,7 +29,7 @@ const MAX_READ = 128 * 1024;
 export const mountTree: MountTree = (opts) => mountTreeWith(opts, {});
 
 export async function mountTreeWith(opts: TreeMountOptions, tuning: MountTreeTuning): Promise<TreeMount> {
-  const mountpoint = await prepareMountpoint(opts.mountpoint);
+  const mountpoint = await (opts.prepared ?? prepareMountpoint(opts.mountpoint));
   const closing = new AbortController();
   const onError = opts.onError ?? ((err, op, path) => process.stderr.write(`lazysnap fs: ${op} ${path}: ${String((err as Error)?.stack ?? err)}\n`));
   const { ops, counters } = treeOps({

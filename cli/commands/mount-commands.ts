@@ -36,9 +36,9 @@ const load = {
 const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
 
 /**
- * --max-semi-space-size=1 (MB), for the daemon and every mount server: both live long and
- * allocate in bursts (opening an image: tens of megabytes of short-lived objects), which
- * grow V8's young generation to its default 16 MB semi-spaces, and a grown young
+ * --max-semi-space-size=1 (MB), for the daemon (mount servers get the same limit at run
+ * time: cli/mount-server-main.ts). Both live long and allocate in bursts (opening an
+ * image: tens of megabytes of short-lived objects), which grow V8's young generation to its default 16 MB semi-spaces, and a grown young
  * generation stays committed for the life of the process. Measured on the python image
  * (8151 files): a server held 13.5 MB above its base after mounting, a walk and a
  * collection, against 22-35 MB with the default, and opened the image no slower (185
@@ -51,20 +51,10 @@ function daemonArgs(ctx: Context): string[] {
   return [process.execPath, ...LEAN_HEAP_FLAGS, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
 }
 
-/**
- * A mount server's: also --expose-gc, to collect once each time it goes quiet
- * (src/daemon/idle-collector.ts), and --liftoff-only: the zstd decoder (WebAssembly) stays
- * in V8's baseline compiler's code. Its optimising compiler, when the decoder got hot,
- * left 5-7 MB of compiler memory resident in a malloc arena for the server's life (in some
- * servers of a run and not others: the figure that made the memory bench's runs differ by
- * up to ~900 bytes per file), and decoded no faster: 6.1 against 5.7 ms for a 3.4 MB TOC
- * once warm, and the first decode faster (15.9 against 20.7 ms).
- */
-const MOUNT_SERVER_NODE_FLAGS = ['--expose-gc', '--liftoff-only', ...LEAN_HEAP_FLAGS];
-
 /** The command that runs one mount server (the daemon passes on its registry options). */
 function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
-  return [process.execPath, ...MOUNT_SERVER_NODE_FLAGS, mountServerEntry(), '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
+  // No node flags: the entry sets its V8 options itself (cli/mount-server-main.ts says why).
+  return [process.execPath, mountServerEntry(), '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
     ...(spec ? [JSON.stringify(spec)] : [])];
 }
 

@@ -17,6 +17,11 @@ export interface TreeMountOptions {
   onError?(err: unknown, op: string, path: string): void;
   /** Shown as the mount's source in /proc/mounts (`lazysnap:NAME`). */
   fsName?: string;
+  /**
+   * The mountpoint already checked and resolved (prepareMountpoint), when the caller ran
+   * the checks while it did other work; otherwise they run at mount.
+   */
+  prepared?: Promise<string>;
 }
 
 export interface TreeMountStats {
