@@ -1,6 +1,6 @@
 // Bundles the compiled CLI (dist/cli/main.js and everything it imports, dynamic imports
 // included) into one ES module, dist/bundle/cli/main.mjs, which bin/lazysnap runs, and
-// the mount server's own entry (dist/cli/mount-server-main.js) beside it, sharing chunks.
+// the daemon's and the mount server's own entries beside it, sharing chunks.
 //
 // Why: a cold `mount` starts three node processes in a row (CLI, daemon, mount server).
 // Node 20 resolves and compiles each of our ~150 modules and undici's ~100 separately;
@@ -19,8 +19,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 await build({
   absWorkingDir: root,
-  // The CLI, and the lean entry every mount server runs (cli/mount-server-main.ts says why).
-  entryPoints: { main: 'dist/cli/main.js', 'mount-server-main': 'dist/cli/mount-server-main.js' },
+  // The CLI, and the lean entries of the daemon and of every mount server
+  // (cli/commands/lean-process.ts says why).
+  entryPoints: { main: 'dist/cli/main.js', 'daemon-main': 'dist/cli/daemon-main.js', 'mount-server-main': 'dist/cli/mount-server-main.js' },
   outdir: 'dist/bundle/cli',
   outExtension: { '.js': '.mjs' },
   // Each dynamic import becomes its own chunk: a process loads only what its command uses

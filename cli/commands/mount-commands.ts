@@ -4,7 +4,6 @@
 // `mount-server` command runs the same).
 
 import type { Command } from 'commander';
-import { fileURLToPath } from 'node:url';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -12,12 +11,12 @@ import type { Runner } from '../main.js';
 import type { Context } from '../context.js';
 import { printJson, printLine, humanBytes } from '../output.js';
 import { DaemonClient, ensureDaemon, forceUnmount } from '../../src/daemon/client.js';
-import { createDaemon } from '../../src/daemon/daemon.js';
-import { streamLog } from '../../src/daemon/log.js';
 import { PREFETCH_MODES, type PrefetchMode } from '../../src/daemon/backend.js';
 import { mountServerPaths, type MountServerSpec } from '../../src/daemon/mount-server.js';
-import { mountServerEntry, serveMount } from './mount-server-command.js';
-import { processHost, READY_FD, startMountServer } from '../../src/daemon/process-host.js';
+import { serveMount } from './mount-server-command.js';
+import { daemonArgs, mountServerArgs } from './lean-process.js';
+import { runDaemon } from './daemon-command.js';
+import { READY_FD, startMountServer } from '../../src/daemon/process-host.js';
 import type { MountRequest, MountStatus, StatusReport } from '../../src/daemon/protocol.js';
 import { loadRecords, newMountRecord } from '../../src/daemon/mount-records.js';
 import { resolveMountpoint } from '../../src/daemon/mountpoint.js';
@@ -27,36 +26,10 @@ import { invalidArgument, isCode } from '../../src/errors.js';
 
 /** Engine modules, loaded when a command runs: `mount`, `umount` and `status` stay quick to start. */
 const load = {
-  chunk_store_setup: () => import('../../src/image/chunk-store-setup.js'),
   runtime_spec: () => import('../../src/runtime/runtime-spec.js'),
   bundle: () => import('../../src/runtime/bundle.js'),
   run_container: () => import('../../src/runtime/run-container.js'),
 };
-
-const BIN = fileURLToPath(new URL('../../../bin/lazysnap', import.meta.url));
-
-/**
- * --max-semi-space-size=1 (MB), for the daemon (mount servers get the same limit at run
- * time: cli/mount-server-main.ts). Both live long and allocate in bursts (opening an
- * image: tens of megabytes of short-lived objects), which grow V8's young generation to its default 16 MB semi-spaces, and a grown young
- * generation stays committed for the life of the process. Measured on the python image
- * (8151 files): a server held 13.5 MB above its base after mounting, a walk and a
- * collection, against 22-35 MB with the default, and opened the image no slower (185
- * against 210 ms, median of six).
- */
-const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1'];
-
-/** The command that runs this state dir's daemon in the foreground (with our registry options). */
-function daemonArgs(ctx: Context): string[] {
-  return [process.execPath, ...LEAN_HEAP_FLAGS, BIN, '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'daemon'];
-}
-
-/** The command that runs one mount server (the daemon passes on its registry options). */
-function mountServerArgs(ctx: Context, spec: MountServerSpec | undefined): string[] {
-  // No node flags: the entry sets its V8 options itself (cli/mount-server-main.ts says why).
-  return [process.execPath, mountServerEntry(), '--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h]), 'mount-server',
-    ...(spec ? [JSON.stringify(spec)] : [])];
-}
 
 /**
  * Mounts through the daemon of the state dir. When none runs and nothing is recorded (the
@@ -197,15 +170,7 @@ export function registerMountCommands(program: Command, run: Runner): void {
           if (!ctx.quiet) process.stdout.write(`lazysnap daemon running, pid ${daemon.pid} (state dir ${ctx.stateDir})\n`);
           return;
         }
-        const log = streamLog(process.stderr);
-        // The daemon holds no cache: the mount servers do. It reports the configured limit.
-        const host = processHost({
-          stateDir: ctx.stateDir, log, serverCommand: (spec) => mountServerArgs(ctx, spec),
-          spareCommand: (socket) => [...mountServerArgs(ctx, undefined), '--spare', socket],
-          ownCache: { memoryBytes: 0, diskBytes: 0, diskLimitBytes: (await load.chunk_store_setup()).chunkStoreSizes().diskBytes },
-        });
-        const daemon = await createDaemon({ stateDir: ctx.stateDir, host, log, handleSignals: true });
-        await daemon.closed;
+        await runDaemon(ctx);
       }),
     );
 

@@ -1,27 +1,15 @@
 // The body of a mount server process: `lazysnap mount-server` (hidden) and the lean entry
-// cli/mount-server-main.ts, which the CLI and the daemon start (it skips the whole command
-// line: see there). Also where the engine modules a server needs are loaded from.
+// cli/mount-server-main.ts, which the CLI and the daemon start (lean-process.ts says why).
+// Also where the engine modules a server needs are loaded from.
 
 import { createWriteStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Context, GlobalOptions } from '../context.js';
 import { streamLog } from '../../src/daemon/log.js';
 import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
 import { invalidArgument } from '../../src/errors.js';
-
-/**
- * The script that runs a mount server: the bundle's lean entry when there is a bundle
- * (scripts/bundle.mjs), else the compiled one. The bundle sits at the same depth as
- * dist/cli/, so the repository root is three levels up from either.
- */
-export function mountServerEntry(): string {
-  const root = new URL('../../../', import.meta.url);
-  const bundled = new URL('dist/bundle/cli/mount-server-main.mjs', root);
-  return fileURLToPath(existsSync(bundled) ? bundled : new URL('dist/cli/mount-server-main.js', root));
-}
+import { parseLeanArgs, setLeanHeap } from './lean-process.js';
 
 export interface ServerArgs {
   global: GlobalOptions;
@@ -31,54 +19,35 @@ export interface ServerArgs {
 
 /** `[--state-dir DIR] [--insecure HOST]... [-q] mount-server [SPEC] [--spare SOCKET]` */
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
-  const global: GlobalOptions = {};
+  const { global, rest } = parseLeanArgs(argv, 'mount-server');
   const out: ServerArgs = { global };
-  let command = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw invalidArgument(`mount-server: ${name} needs a value`);
-      return v;
-    };
-    if (!command && name === '--state-dir') global.stateDir = value();
-    else if (!command && name === '--insecure') global.insecure = [...(global.insecure ?? []), value()];
-    else if (!command && (arg === '-q' || arg === '--quiet')) global.quiet = true;
-    else if (!command && arg === 'mount-server') command = true;
-    else if (command && name === '--spare') out.spare = value();
-    else if (command && !arg.startsWith('-') && out.spec === undefined) out.spec = arg;
-    else throw invalidArgument(`mount-server: unexpected argument ${JSON.stringify(arg)}`);
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--spare' || arg.startsWith('--spare=')) {
+      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest[++i];
+      if (v === undefined) throw invalidArgument('mount-server: --spare needs a value');
+      out.spare = v;
+    } else if (!arg.startsWith('-') && out.spec === undefined) {
+      out.spec = arg;
+    } else {
+      throw invalidArgument(`mount-server: unexpected argument ${JSON.stringify(arg)}`);
+    }
   }
-  if (!command) throw invalidArgument('mount-server: the command name is missing');
   return out;
 }
 
 /**
- * A mount server's V8 options, set at run time once its modules are loaded, not as node
- * flags on its command line: any V8 flag there (or set before) changes V8's flag hash, and
- * node then compiles its own modules from source instead of using the code cache they are
- * built with. Measured on the lean entry (20 interleaved starts each): 59 ms to exit with
- * no V8 flag, 81-90 ms with any one of these. Set after the loading, the code cache served
- * it; and nothing before this point compiles WebAssembly or needs gc(). The price: the
- * young generation has grown to 2 MB semi-spaces by then (1 MB with the flag from the
- * start), which it keeps: 2 MB more per server, against ~100 ms off a cold mount.
- * - Young generation: semi-spaces that stop growing (--semi-space-growth-factor=1;
- *   --max-semi-space-size cannot change once the heap is made). A server allocates in
- *   bursts (opening an image: tens of megabytes of short-lived objects), which grew the
- *   default semi-spaces to 16 MB, committed for the server's life: measured on the python
- *   image, 13.5 MB above the base after mounting, a walk and a collection, against 22-35
- *   MB; the image opened no slower.
+ * A mount server's V8 options, set at run time once its modules are loaded (lean-process.ts
+ * says why not as node flags): the lean heap, and
  * - gc(), as --expose-gc gives it: src/daemon/idle-collector.ts collects once each time
- *   the server goes quiet.
+ *   the server goes quiet;
  * - --liftoff-only: the zstd decoder (WebAssembly) stays in V8's baseline compiler's code.
  *   Its optimising compiler, when the decoder got hot, left 5-7 MB of compiler memory
  *   resident in a malloc arena for the server's life, and decoded no faster.
+ * Nothing before this point compiles WebAssembly or needs gc().
  */
 function setServerV8Options(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
+  setLeanHeap();
   setFlagsFromString('--liftoff-only');
   setFlagsFromString('--expose-gc');
   // The flag gives gc() to contexts made from now on; the main one was made before.
