@@ -2,28 +2,13 @@
 // arguments as `lazysnap daemon` run in the foreground (global options, the command name),
 // parsed by hand. No node flags on its command line (cli/commands/lean-process.ts says why).
 
-import { createContext } from './context.js';
-import { fail } from './output.js';
+import { runWithContext } from './output.js';
 import { parseLeanArgs } from './commands/lean-process.js';
 import { runDaemon } from './commands/daemon-command.js';
 import { invalidArgument } from '../src/errors.js';
 
-async function main(): Promise<void> {
-  let ctx;
-  try {
-    const { global, rest } = parseLeanArgs(process.argv.slice(2), 'daemon');
-    if (rest.length > 0) throw invalidArgument(`daemon: unexpected argument ${JSON.stringify(rest[0])} (this entry only runs the daemon)`);
-    ctx = createContext(global);
-  } catch (err) {
-    fail(err);
-  }
-  try {
-    await runDaemon(ctx);
-  } catch (err) {
-    await ctx.close().catch(() => {});
-    fail(err);
-  }
-  await ctx.close();
-}
-
-await main();
+await runWithContext(() => {
+  const { global, rest } = parseLeanArgs(process.argv.slice(2), 'daemon');
+  if (rest.length > 0) throw invalidArgument(`daemon: unexpected argument ${JSON.stringify(rest[0])} (this entry only runs the daemon)`);
+  return global;
+}, runDaemon);

@@ -2,8 +2,8 @@
 // commands and flags; each command's work is in cli/commands/, the engine in src/.
 
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, type Context, type GlobalOptions } from './context.js';
-import { fail } from './output.js';
+import type { Context, GlobalOptions } from './context.js';
+import { fail, runWithContext } from './output.js';
 import { registerImageCommands } from './commands/image-commands.js';
 import { registerFileCommands } from './commands/file-commands.js';
 import { registerMountCommands } from './commands/mount-commands.js';
@@ -23,16 +23,7 @@ program
 
 /** Runs a command body with a context, turning every error into one line and an exit code. */
 export type Runner = (body: (ctx: Context) => Promise<void>) => Promise<void>;
-const run: Runner = async (body) => {
-  const ctx = createContext(program.opts<GlobalOptions>());
-  try {
-    await body(ctx);
-  } catch (err) {
-    await ctx.close().catch(() => {});
-    fail(err);
-  }
-  await ctx.close();
-};
+const run: Runner = (body) => runWithContext(() => program.opts<GlobalOptions>(), body);
 
 registerImageCommands(program, run);
 registerFileCommands(program, run);

@@ -3,25 +3,8 @@
 // the spec or --spare SOCKET), parsed by hand. No node flags on its command line: the
 // server sets its V8 options itself (cli/commands/lean-process.ts says why).
 
-import { createContext } from './context.js';
-import { fail } from './output.js';
+import { runWithContext } from './output.js';
 import { parseServerArgs, serveMount, type ServerArgs } from './commands/mount-server-command.js';
 
-async function main(): Promise<void> {
-  let args: ServerArgs;
-  try {
-    args = parseServerArgs(process.argv.slice(2));
-  } catch (err) {
-    fail(err);
-  }
-  const ctx = createContext(args.global);
-  try {
-    await serveMount(ctx, args.spec, args.spare);
-  } catch (err) {
-    await ctx.close().catch(() => {});
-    fail(err);
-  }
-  await ctx.close();
-}
-
-await main();
+let args!: ServerArgs;
+await runWithContext(() => (args = parseServerArgs(process.argv.slice(2))).global, (ctx) => serveMount(ctx, args.spec, args.spare));
