@@ -8,8 +8,8 @@
 // collection of this heap stalls the JS thread for some milliseconds, which a read waiting
 // on it would feel), at most one per burst. The same idea as Go's background scavenger.
 //
-// Needs gc() from V8's --expose-gc (a mount server's entry, cli/mount-server-main.ts, sets
-// it up); without it this does nothing.
+// Needs gc() from V8's --expose-gc (a mount server sets it up at run time:
+// cli/commands/mount-server-command.ts); without it this does nothing.
 
 export interface IdleCollectorOptions {
   /** A number that changes whenever the server works (FUSE callbacks, fetched bytes). */
