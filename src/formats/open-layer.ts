@@ -45,7 +45,8 @@ const COMPRESSION: Readonly<Record<string, 'none' | 'gzip' | 'zstd'>> = {
   [`${NONDISTRIBUTABLE}+zstd`]: 'zstd',
 };
 
-export async function openLayerIndex(desc: Descriptor, reader: RangeReader, opts: { signal?: AbortSignal } = {}): Promise<OpenedLayer> {
+export async function openLayerIndex(desc: Descriptor, reader: RangeReader,
+  opts: { signal?: AbortSignal; onPrefetchEnd?: (end: number) => void } = {}): Promise<OpenedLayer> {
   const compression = COMPRESSION[desc.mediaType];
   if (compression === undefined) {
     throw invalidArgument(`layer ${desc.digest} has media type ${JSON.stringify(desc.mediaType)}, which is not a tar layer lazysnap can read`);
@@ -59,6 +60,7 @@ export async function openLayerIndex(desc: Descriptor, reader: RangeReader, opts
       tailWindowBytes: tocDigest !== undefined ? ANNOTATED_TAIL_WINDOW_BYTES : PROBE_TAIL_WINDOW_BYTES,
       ...(tocDigest !== undefined ? { tocDigest } : {}),
       ...(Number.isSafeInteger(size) && size >= 0 ? { uncompressedSize: size } : {}),
+      ...(opts.onPrefetchEnd ? { onPrefetchEnd: opts.onPrefetchEnd } : {}),
       signal: opts.signal,
     }));
   }

@@ -49,6 +49,7 @@ export class ImageBackend implements MountBackend {
     try {
       image = await LazyImage.open(source, {
         onLayersOpen: startPrefetch,
+        fetchLandmarkEarly: prefetch !== 'none',
         platform: o.platform ? parsePlatform(o.platform) : undefined,
         layersDir: this.opts.layersDir,
         store: this.opts.store as ChunkStore,

@@ -27,6 +27,7 @@ import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js
 
 const NO_METER: ReadMeter = { request() {}, bytes() {} };
 import type { Descriptor, Platform } from './oci-types.js';
+import { EarlyRangeReader } from '../formats/early-range-reader.js';
 
 export interface LazyLayer {
   readonly desc: Descriptor;
@@ -64,6 +65,12 @@ export interface LazyImageOptions {
    * prefetch's fetches here, so that the bytes travel while the tree is built and mounted.
    */
   onLayersOpen?: (layers: readonly LazyLayer[]) => void;
+  /**
+   * The image will be prefetched: each eStargz layer starts fetching its prioritised files
+   * as soon as its TOC names the landmark (EarlyRangeReader), and its prefetch then reads
+   * them from that fetch.
+   */
+  fetchLandmarkEarly?: boolean;
 }
 
 export class LazyImage {
@@ -129,10 +136,19 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
   counters: ReadCounters, localPath: string | undefined): Promise<LazyLayer> {
   // Local reads are not transfers: they count nowhere (the store verified the blob on ingest).
   const blob: RangeReader = localPath ? new LayoutBlobReader(localPath, desc.size, `stored layer ${desc.digest}`, NO_METER) : source.blob(desc);
+  const early = opts.fetchLandmarkEarly && !localPath ? new EarlyRangeReader(blob) : undefined;
   // Index reads (footer, TOC) are cached too, unless the blob is local anyway.
-  const opened = await openLayerIndex(desc, localPath ? blob : new IndexReadCache(blob, opts.store, desc.digest));
+  let opened: Awaited<ReturnType<typeof openLayerIndex>>;
+  try {
+    opened = await openLayerIndex(desc, localPath ? blob : new IndexReadCache(blob, opts.store, desc.digest),
+      early ? { onPrefetchEnd: (end) => early.startEarly(end) } : {});
+  } catch (err) {
+    early?.release();
+    throw err;
+  }
+  if (opened.kind !== 'indexed') early?.release();
   if (opened.kind === 'indexed') {
-    const reader = new CachedLayerReader({ index: opened.index, reader: blob, keyPrefix: desc.digest, store: opts.store, counters });
+    const reader = new CachedLayerReader({ index: opened.index, reader: early ?? blob, keyPrefix: desc.digest, store: opts.store, counters });
     const index = opened.index;
     return {
       desc,
@@ -141,11 +157,16 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
       index,
       read: (entry, off, len, signal) => reader.read(entry, off, len, signal),
       prefetch: async (what, signal, o) => {
-        if (what === 'all') return reader.prefetch('all', signal, o);
-        const end = index.info.prefetchEnd;
-        if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal, o);
+        try {
+          if (what === 'all') return await reader.prefetch('all', signal, o);
+          const end = index.info.prefetchEnd;
+          if (end && end > 0 && !index.info.noPrefetch) await reader.prefetch({ blobOffset: 0, blobLength: end }, signal, o);
+        } finally {
+          early?.release(); // its bytes are cached now (or the prefetch failed): not kept
+        }
       },
       close: async () => {
+        early?.release();
         if (blob instanceof LayoutBlobReader) await blob.close();
       },
     };

@@ -15,11 +15,13 @@ export interface EstargzOpenOptions {
   /** Bytes of the blob's tail fetched first (default 512 KiB). */
   tailWindowBytes?: number;
   signal?: AbortSignal;
+  /** Hears the `.prefetch.landmark` offset as soon as the TOC's entries reach it. */
+  onPrefetchEnd?: (end: number) => void;
 }
 
 export async function openEstargz(reader: RangeReader, opts: EstargzOpenOptions = {}): Promise<LayerIndex> {
   const toc = await readEstargzToc(reader, opts);
-  const contents = estargzContents(toc.json, toc.tocOffset);
+  const contents = estargzContents(toc.json, toc.tocOffset, opts.onPrefetchEnd);
   const size = opts.uncompressedSize;
   return new ChunkedLayerIndex('estargz', contents.table, reader, {
     indexBytesRead: toc.bytesRead,

@@ -42,7 +42,12 @@ interface Piece {
   readonly slot: number;
 }
 
-export function estargzContents(json: unknown, tocOffset: number): EstargzContents {
+/**
+ * The TOC's entries as a table. `onPrefetchEnd` hears the landmark's offset as soon as
+ * its entry is read (before the rest of the TOC: a mount starts fetching the prioritised
+ * files then; only an offset before the TOC is told).
+ */
+export function estargzContents(json: unknown, tocOffset: number, onPrefetchEnd?: (end: number) => void): EstargzContents {
   const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
   const capacity = tocCapacities(raws);
   const table = new EntryTableBuilder(capacity.entries, capacity.chunks);
@@ -83,6 +88,7 @@ export function estargzContents(json: unknown, tocOffset: number): EstargzConten
     let pos = -1;
     if (name === PREFETCH_LANDMARK && type === 'reg') {
       prefetchEnd = f.int('offset');
+      if (prefetchEnd < tocOffset) onPrefetchEnd?.(prefetchEnd);
     } else if (name === NO_PREFETCH_LANDMARK && type === 'reg') {
       noPrefetch = true;
     } else if (name !== TOC_TAR_NAME) {
