@@ -12,6 +12,8 @@ import { TwoLevelChunkStore } from './two-level-chunk-store.js';
 
 export class IndexReadCache implements RangeReader {
   private readonly store: ChunkStore;
+  /** Index reads that had to go to the blob: none means this layer was opened here before. */
+  fromBlob = 0;
 
   constructor(private readonly inner: RangeReader, store: ChunkStore, private readonly blobDigest: string) {
     this.store = store instanceof TwoLevelChunkStore ? store.disk : store;
@@ -25,6 +27,7 @@ export class IndexReadCache implements RangeReader {
     const key = `index:${this.blobDigest}:${offset}:${length}`;
     const hit = await this.store.get(key);
     if (hit && hit.length === length) return hit;
+    this.fromBlob++;
     const bytes = await this.inner.readAt(offset, length, signal);
     // A cache: a failed write only costs a later fetch.
     await this.store.set(key, bytes).catch(() => {});

@@ -140,8 +140,11 @@ async function openLayer(source: ImageSource, desc: Descriptor, i: number, count
   // Index reads (footer, TOC) are cached too, unless the blob is local anyway.
   let opened: Awaited<ReturnType<typeof openLayerIndex>>;
   try {
-    opened = await openLayerIndex(desc, localPath ? blob : new IndexReadCache(blob, opts.store, desc.digest),
-      early ? { onPrefetchEnd: (end) => early.startEarly(end) } : {});
+    const indexReads = localPath ? undefined : new IndexReadCache(blob, opts.store, desc.digest);
+    // Only for a layer whose index came over the wire: one opened here before has its
+    // landmark's chunks in the cache (if not, the prefetch fetches what is missing, later).
+    const onPrefetchEnd = (end: number) => { if (indexReads && indexReads.fromBlob > 0) early?.startEarly(end); };
+    opened = await openLayerIndex(desc, indexReads ?? blob, early ? { onPrefetchEnd } : {});
   } catch (err) {
     early?.release();
     throw err;

@@ -29,11 +29,15 @@ test('index reads go to the disk level only, and the next open reads them from t
   const dir = join(await tempDir(t), 'cache');
   const store = new TwoLevelChunkStore(new MemoryChunkStore(1 << 20), await DiskChunkStore.open(dir, 1 << 20));
   const blob = countingBlob();
-  assert.deepEqual(await new IndexReadCache(blob, store, DIGEST).readAt(100, 1000), BLOB.subarray(100, 1100));
+  const first = new IndexReadCache(blob, store, DIGEST);
+  assert.deepEqual(await first.readAt(100, 1000), BLOB.subarray(100, 1100));
+  assert.equal(first.fromBlob, 1, 'a first open reads from the blob (and says so: a mount then fetches its landmark early)');
   assert.equal(store.memory.stats().entries, 0);
   assert.equal(store.disk.stats().entries, 1);
-  assert.deepEqual(await new IndexReadCache(blob, store, DIGEST).readAt(100, 1000), BLOB.subarray(100, 1100));
+  const second = new IndexReadCache(blob, store, DIGEST);
+  assert.deepEqual(await second.readAt(100, 1000), BLOB.subarray(100, 1100));
   assert.equal(blob.reads, 1);
+  assert.equal(second.fromBlob, 0, 'an open from the cache says it read nothing from the blob');
   assert.equal(store.memory.stats().entries, 0);
   await store.close();
 });
