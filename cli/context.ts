@@ -7,6 +7,7 @@ import type { RegistryClient } from '../src/registry/client.js';
 import type { ImageSource } from '../src/image/image-source.js';
 import type { ContentStore } from '../src/store/content-store.js';
 import { resolveStateDir, statePaths } from '../src/state-dir.js';
+import { fail } from './output.js';
 
 export interface GlobalOptions {
   stateDir?: string;
@@ -63,4 +64,24 @@ export function createContext(g: GlobalOptions): Context {
       if (store) await (await store.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * Runs a command body with a context made from `global`, turning every error (the
+ * context's own included) into one line and an exit code; the context is closed either way.
+ */
+export async function runWithContext(global: () => GlobalOptions, body: (ctx: Context) => Promise<void>): Promise<void> {
+  let ctx: Context;
+  try {
+    ctx = createContext(global());
+  } catch (err) {
+    fail(err);
+  }
+  try {
+    await body(ctx);
+  } catch (err) {
+    await ctx.close().catch(() => {});
+    fail(err);
+  }
+  await ctx.close();
 }

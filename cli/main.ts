@@ -2,8 +2,8 @@
 // commands and flags; each command's work is in cli/commands/, the engine in src/.
 
 import { Command, CommanderError, Option } from 'commander';
-import type { Context, GlobalOptions } from './context.js';
-import { fail, runWithContext } from './output.js';
+import { runWithContext, type Context, type GlobalOptions } from './context.js';
+import { fail } from './output.js';
 import { registerImageCommands } from './commands/image-commands.js';
 import { registerFileCommands } from './commands/file-commands.js';
 import { registerMountCommands } from './commands/mount-commands.js';

@@ -3,7 +3,7 @@
 // the spec or --spare SOCKET), parsed by hand. No node flags on its command line: the
 // server sets its V8 options itself (cli/commands/lean-process.ts says why).
 
-import { runWithContext } from './output.js';
+import { runWithContext } from './context.js';
 import { parseServerArgs, serveMount, type ServerArgs } from './commands/mount-server-command.js';
 
 let args!: ServerArgs;

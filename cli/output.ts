@@ -3,7 +3,6 @@
 // the final error line.
 
 import { codeOf, exitCodeOf } from '../src/errors.js';
-import { createContext, type Context, type GlobalOptions } from './context.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -45,24 +44,4 @@ export function parseSize(text: string): number {
   const n = Math.floor(Number(m[1]) * mult);
   if (!Number.isSafeInteger(n)) throw new Error(`size "${text}" is too large`);
   return n;
-}
-
-/**
- * Runs a command body with a context made from `global`, turning every error (the
- * context's own included) into one line and an exit code; the context is closed either way.
- */
-export async function runWithContext(global: () => GlobalOptions, body: (ctx: Context) => Promise<void>): Promise<void> {
-  let ctx: Context;
-  try {
-    ctx = createContext(global());
-  } catch (err) {
-    fail(err);
-  }
-  try {
-    await body(ctx);
-  } catch (err) {
-    await ctx.close().catch(() => {});
-    fail(err);
-  }
-  await ctx.close();
 }

@@ -50,12 +50,24 @@ function globalArgs(ctx: Context): string[] {
   return ['--state-dir', ctx.stateDir, ...ctx.insecureHosts.flatMap((h) => ['--insecure', h])];
 }
 
+/** What a lean entry's command line says: the global options, then the command's own. */
+export interface LeanArgs {
+  global: GlobalOptions;
+  /** The command's own `--name VALUE` options given, by name. */
+  options: Map<string, string>;
+  /** Its arguments that are not options, in order. */
+  positionals: string[];
+}
+
 /**
- * `[--state-dir DIR] [--insecure HOST]... [-q] COMMAND REST...`: the global options and
- * what follows the command name (its own arguments, for the caller to parse).
+ * `[--state-dir DIR] [--insecure HOST]... [-q] COMMAND [--OPTION VALUE | ARG]...`: the
+ * global options before the command, `commandOptions` (each taking a value) and at most
+ * `maxPositionals` other arguments after it. Anything else is refused by name.
  */
-export function parseLeanArgs(argv: readonly string[], command: string): { global: GlobalOptions; rest: string[] } {
-  const global: GlobalOptions = {};
+export function parseLeanArgs(argv: readonly string[], command: string, commandOptions: readonly string[] = [], maxPositionals = 0): LeanArgs {
+  const out: LeanArgs = { global: {}, options: new Map(), positionals: [] };
+  const { global } = out;
+  let seen = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -66,13 +78,16 @@ export function parseLeanArgs(argv: readonly string[], command: string): { globa
       if (v === undefined) throw invalidArgument(`${command}: ${name} needs a value`);
       return v;
     };
-    if (name === '--state-dir') global.stateDir = value();
-    else if (name === '--insecure') global.insecure = [...(global.insecure ?? []), value()];
-    else if (arg === '-q' || arg === '--quiet') global.quiet = true;
-    else if (arg === command) return { global, rest: argv.slice(i + 1) };
+    if (!seen && name === '--state-dir') global.stateDir = value();
+    else if (!seen && name === '--insecure') global.insecure = [...(global.insecure ?? []), value()];
+    else if (!seen && (arg === '-q' || arg === '--quiet')) global.quiet = true;
+    else if (!seen && arg === command) seen = true;
+    else if (seen && commandOptions.includes(name)) out.options.set(name, value());
+    else if (seen && !arg.startsWith('-') && out.positionals.length < maxPositionals) out.positionals.push(arg);
     else throw invalidArgument(`${command}: unexpected argument ${JSON.stringify(arg)}`);
   }
-  throw invalidArgument(`${command}: the command name is missing`);
+  if (!seen) throw invalidArgument(`${command}: the command name is missing`);
+  return out;
 }
 
 /**

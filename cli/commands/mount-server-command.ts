@@ -19,21 +19,9 @@ export interface ServerArgs {
 
 /** `[--state-dir DIR] [--insecure HOST]... [-q] mount-server [SPEC] [--spare SOCKET]` */
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
-  const { global, rest } = parseLeanArgs(argv, 'mount-server');
-  const out: ServerArgs = { global };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (arg === '--spare' || arg.startsWith('--spare=')) {
-      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest[++i];
-      if (v === undefined) throw invalidArgument('mount-server: --spare needs a value');
-      out.spare = v;
-    } else if (!arg.startsWith('-') && out.spec === undefined) {
-      out.spec = arg;
-    } else {
-      throw invalidArgument(`mount-server: unexpected argument ${JSON.stringify(arg)}`);
-    }
-  }
-  return out;
+  const { global, options, positionals } = parseLeanArgs(argv, 'mount-server', ['--spare'], 1);
+  const spare = options.get('--spare');
+  return { global, ...(positionals[0] !== undefined ? { spec: positionals[0] } : {}), ...(spare !== undefined ? { spare } : {}) };
 }
 
 /**

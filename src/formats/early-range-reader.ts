@@ -27,6 +27,11 @@ interface EarlyFetch {
   readonly listeners: Set<() => void>;
 }
 
+/** Tells every reader waiting on `e` that it changed (a copy: they leave the set as they go). */
+function notify(e: EarlyFetch): void {
+  for (const l of [...e.listeners]) l();
+}
+
 export class EarlyRangeReader implements RangeReader {
   private early: EarlyFetch | undefined;
   private readonly stop = new AbortController();
@@ -42,10 +47,9 @@ export class EarlyRangeReader implements RangeReader {
     if (this.early || !Number.isSafeInteger(end) || end <= 0 || end > MAX_EARLY_BYTES || end > this.inner.size) return;
     const e: EarlyFetch = { end, prefix: Buffer.alloc(0), done: false, failed: false, listeners: new Set() };
     this.early = e;
-    const notify = () => { for (const l of [...e.listeners]) l(); };
-    this.inner.readAt(0, end, this.stop.signal, (prefix) => { e.prefix = prefix; notify(); }).then(
-      (all) => { e.prefix = all; e.done = true; notify(); },
-      () => { e.failed = true; notify(); }, // readers inside the range go to the blob instead
+    this.inner.readAt(0, end, this.stop.signal, (prefix) => { e.prefix = prefix; notify(e); }).then(
+      (all) => { e.prefix = all; e.done = true; notify(e); },
+      () => { e.failed = true; notify(e); }, // readers inside the range go to the blob instead
     );
   }
 
@@ -61,7 +65,7 @@ export class EarlyRangeReader implements RangeReader {
     this.stop.abort(unavailable('early fetch released'));
     if (!e.done) {
       e.failed = true;
-      for (const l of [...e.listeners]) l();
+      notify(e);
     }
   }
 

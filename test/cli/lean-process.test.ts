@@ -16,7 +16,8 @@ describe('lean process entries', () => {
   test('global options, the command, a spec', () => {
     const a = parseServerArgs(['--state-dir', '/s', '--insecure', 'a:5000', '--insecure=b', 'mount-server', '{"x":1}']);
     assert.deepEqual(a, { global: { stateDir: '/s', insecure: ['a:5000', 'b'] }, spec: '{"x":1}' });
-    assert.deepEqual(parseLeanArgs(['-q', '--state-dir=/s', 'daemon'], 'daemon'), { global: { quiet: true, stateDir: '/s' }, rest: [] });
+    assert.deepEqual(parseLeanArgs(['-q', '--state-dir=/s', 'daemon'], 'daemon'), { global: { quiet: true, stateDir: '/s' }, options: new Map(), positionals: [] });
+    assert.throws(() => parseLeanArgs(['daemon', 'start'], 'daemon'), /daemon: unexpected argument "start"/);
   });
 
   test('a spare names its socket', () => {
