@@ -3,8 +3,8 @@
 //
 // Why: a mount's landmark prefetch is planned from the layer's index, which takes the
 // opening's longest step to build (the TOC's entries into columns: ~100-150 ms of the JS
-// thread on the python image). The landmark's offset is known as soon as the TOC's
-// entries are read, so the fetch of the prioritised files starts then; the prefetch,
+// thread on the python image). The landmark's offset is known as soon as the TOC is
+// parsed, so the fetch of the prioritised files starts then; the prefetch,
 // planned later, reads its bytes from here, without a second request. Through a slow link
 // that is the time the bytes need to travel.
 //

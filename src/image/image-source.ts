@@ -28,8 +28,12 @@ export interface TransferCounters {
 }
 
 export interface ImageSource {
-  /** Resolves the reference for `platform` (default: the host's linux/<arch>). */
-  resolve(platform?: Platform, signal?: AbortSignal): Promise<ResolvedImage>;
+  /**
+   * Resolves the reference for `platform` (default: the host's linux/<arch>). `onManifest`
+   * hears the platform manifest once it is verified, before the config is fetched (a lazy
+   * open starts on the layers' indexes then); a source may also call it only at the end.
+   */
+  resolve(platform?: Platform, signal?: AbortSignal, onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage>;
   /** Random access to one blob (Range requests, or a local file). */
   blob(desc: Descriptor): RangeReader;
   /** The whole blob, verified against desc.digest; refuses blobs above maxBytes. */

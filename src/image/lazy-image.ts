@@ -26,7 +26,7 @@ import type { ContentStore } from '../store/content-store.js';
 import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js';
 
 const NO_METER: ReadMeter = { request() {}, bytes() {} };
-import type { Descriptor, Platform } from './oci-types.js';
+import type { Descriptor, ImageManifest, Platform } from './oci-types.js';
 import { EarlyRangeReader } from '../formats/early-range-reader.js';
 
 export interface LazyLayer {
@@ -85,16 +85,28 @@ export class LazyImage {
   ) {}
 
   static async open(source: ImageSource, opts: LazyImageOptions): Promise<LazyImage> {
-    const resolved = await source.resolve(opts.platform, opts.signal);
-    const localStore = await opts.localStore;
     const counters = new ReadCounters(opts.parentCounters);
-    const layers: LazyLayer[] = new Array(resolved.manifest.layers.length);
-    try {
-      await forEachLimited(resolved.manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
+    let layers: LazyLayer[] = [];
+    let opening: Promise<void> | undefined;
+    const openLayers = (manifest: ImageManifest): Promise<void> => {
+      layers = new Array(manifest.layers.length);
+      return forEachLimited(manifest.layers, opts.concurrency ?? 4, async (desc, i) => {
+        const localStore = await opts.localStore;
         const local = localStore && (await localStore.has(desc.digest)) ? localStore.blobPath(desc.digest) : undefined;
-        layers[i] = await openLayer(source, desc, i, resolved.manifest.layers.length, opts, counters, local);
+        layers[i] = await openLayer(source, desc, i, manifest.layers.length, opts, counters, local);
       }, opts.signal);
+    };
+    let resolved: ResolvedImage;
+    try {
+      // The layers' indexes are fetched while the config travels: one round trip less
+      // before the first TOC arrives (the config names nothing a layer's opening needs).
+      resolved = await source.resolve(opts.platform, opts.signal, (manifest) => {
+        opening = openLayers(manifest);
+        opening.catch(() => {}); // awaited below
+      });
+      await (opening ??= openLayers(resolved.manifest));
     } catch (err) {
+      await opening?.catch(() => {}); // a failed config: the layers opening meanwhile finish first
       await Promise.all(layers.filter(Boolean).map((l) => l.close().catch(() => {})));
       throw err;
     }

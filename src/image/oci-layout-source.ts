@@ -17,7 +17,7 @@ import { readFileCapped } from '../store/capped-file.js';
 import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js';
 import { checkLayoutFile, readLayoutIndex, refNameOf, tagsOf } from '../store/oci-layout.js';
 import type { ImageSource, ResolvedImage, TransferCounters } from './image-source.js';
-import type { Descriptor, Platform } from './oci-types.js';
+import type { Descriptor, ImageManifest, Platform } from './oci-types.js';
 import { hostPlatform, selectManifest } from './platform.js';
 
 export interface OciLayoutSourceOptions {
@@ -55,7 +55,7 @@ export class OciLayoutSource implements ImageSource {
     return formatReference(this.tag === undefined ? { kind: 'oci', path: this.path } : { kind: 'oci', path: this.path, tag: this.tag });
   }
 
-  async resolve(platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<ResolvedImage> {
+  async resolve(platform: Platform = hostPlatform(), signal?: AbortSignal, onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage> {
     this.checkOpen();
     const name = this.reference;
     await checkLayoutFile(this.path);
@@ -71,6 +71,7 @@ export class OciLayoutSource implements ImageSource {
       doc = await this.readDocument(chosen, name, signal);
     }
     const manifest = doc.manifest;
+    onManifest?.(manifest);
     const configBytes = await this.fetchBlob(manifest.config, this.maxConfigBytes, signal);
     const config = parseImageConfig(configBytes, name, manifest.config.digest);
     const actual = configPlatform(config, platform);

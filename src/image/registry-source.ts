@@ -8,7 +8,7 @@ import { parseReference, type ImageReference, type RegistryReference } from '../
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryClientOptions } from '../registry/options.js';
 import type { ImageSource, ResolvedImage, TransferCounters } from './image-source.js';
-import type { Descriptor, Platform } from './oci-types.js';
+import type { Descriptor, ImageManifest, Platform } from './oci-types.js';
 
 export class RegistryImageSource implements ImageSource {
   private readonly client: RegistryClient;
@@ -25,8 +25,8 @@ export class RegistryImageSource implements ImageSource {
     return this.client.counters;
   }
 
-  resolve(platform?: Platform, signal?: AbortSignal): Promise<ResolvedImage> {
-    return this.client.resolve(this.ref, platform, signal);
+  resolve(platform?: Platform, signal?: AbortSignal, onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage> {
+    return this.client.resolve(this.ref, platform, signal, onManifest);
   }
 
   blob(desc: Descriptor): RangeReader {

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { invalidArgument, unauthorized } from '../errors.js';
 import { checkRange, type ArrivedBytes, type RangeReader } from '../formats/range-reader.js';
 import type { ResolvedImage, TransferCounters } from '../image/image-source.js';
-import type { Descriptor, Platform } from '../image/oci-types.js';
+import type { Descriptor, ImageManifest, Platform } from '../image/oci-types.js';
 import { hostPlatform, selectManifest } from '../image/platform.js';
 import { formatReference, manifestRef, type RegistryReference } from '../reference/reference.js';
 import { checkDigest } from '../reference/digest.js';
@@ -79,8 +79,12 @@ export class RegistryClient {
     return fetchManifest(this.shared.http, { host, repository, reference }, this.meter, signal);
   }
 
-  /** Manifest -> platform leaf (for an index) -> config, every document verified. */
-  async resolve(ref: RegistryReference, platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<ResolvedImage> {
+  /**
+   * Manifest -> platform leaf (for an index) -> config, every document verified;
+   * `onManifest` hears the leaf manifest before the config is asked for.
+   */
+  async resolve(ref: RegistryReference, platform: Platform = hostPlatform(), signal?: AbortSignal,
+    onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage> {
     const name = formatReference(ref);
     const top = await this.getManifest(ref.host, ref.repository, manifestRef(ref), signal);
     let leaf = top;
@@ -91,6 +95,7 @@ export class RegistryClient {
     }
     if (leaf.kind !== 'manifest') throw invalidArgument(`${name}: not an image manifest`);
     const manifest = leaf.manifest;
+    onManifest?.(manifest);
     const configBytes = await this.fetchBlob(ref.host, ref.repository, manifest.config, MAX_CONFIG_BYTES, signal);
     const config = parseImageConfig(configBytes, name, manifest.config.digest);
     const actual = configPlatform(config, platform);

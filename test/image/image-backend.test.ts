@@ -1,11 +1,12 @@
 // ImageBackend against a real registry: an eStargz image with a prefetch landmark (made
 // by `lazysnap convert`) is opened as a mount server opens it. The landmark's bytes are
-// fetched while the image opens, decoded only once startBackground() says the mount
-// answers, and never fetched again.
+// fetched while the image opens (their request on the wire before the image is built),
+// decoded only once startBackground() says the mount answers, and never fetched again.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ImageBackend } from '../../src/image/image-backend.js';
 import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
-import { layersDir } from '../../src/image/lazy-image.js';
+import { LazyImage, layersDir } from '../../src/image/lazy-image.js';
+import { openRegistrySource } from '../../src/image/registry-source.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { statePaths } from '../../src/state-dir.js';
 import { ContentStore } from '../../src/store/content-store.js';
@@ -39,6 +41,7 @@ before(async () => {
     content.set(name, data);
     await writeFile(join(bundle, 'rootfs', name), data);
   }
+  await writeFile(join(bundle, 'rootfs', 'small.txt'), 'a small prioritised file\n');
   await run('umoci', ['repack', '--image', `${layout}:t`, bundle]);
   reg = await startRegistry();
   await pushLayout(layout, 't', reg, 'backend/img');
@@ -47,6 +50,13 @@ before(async () => {
   const r = await runCli(['convert', `${reg.host}/backend/img:t`, `${reg.host}/backend/img:estargz`, '--prefetch-list', list],
     { stateDir: join(work, 'convert-state') });
   assert.equal(r.code, 0, r.stderr);
+  // The same image whose landmark covers one small file: the registry can send that
+  // response whole without lazysnap reading it (a socket buffer holds it), and log it.
+  const small = join(work, 'prefetch-small.txt');
+  await writeFile(small, '/small.txt\n');
+  const s = await runCli(['convert', `${reg.host}/backend/img:t`, `${reg.host}/backend/img:small-landmark`, '--prefetch-list', small],
+    { stateDir: join(work, 'convert-state') });
+  assert.equal(s.code, 0, s.stderr);
 });
 after(async () => {
   await reg?.stop();
@@ -89,6 +99,43 @@ test('the landmark prefetch is fetched while the image opens and decoded once th
       await image.close();
     }
   } finally {
+    await store.close();
+    await client.close();
+  }
+});
+
+/** Holds the JS thread (no event loop turn) until `cond`, up to `ms`; whether it came. */
+function holdUntil(cond: () => boolean, ms: number): boolean {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (const until = Date.now() + ms; Date.now() < until; Atomics.wait(nap, 0, 0, 20)) {
+    if (cond()) return true;
+  }
+  return cond();
+}
+
+test('the landmark request is on the wire before the image is built, not after', async () => {
+  const client = new RegistryClient({ dockerConfigDir: join(work, 'docker') });
+  const stateDir = join(work, 'state-early');
+  const store = await openProcessChunkStore(stateDir);
+  const source = openRegistrySource(`${reg.host}/backend/img:small-landmark`, { client });
+  try {
+    const image = await LazyImage.open(source, { store, layersDir: layersDir(stateDir), fetchLandmarkEarly: true });
+    try {
+      // From here the JS thread is held, as a mount's tree build holds it: a request that
+      // undici has not written yet stays unwritten. The registry (another process) logs
+      // the landmark's response once it has sent it: [0, landmark) of the layer blob.
+      const [layer] = image.layers;
+      const end = layer?.index.info.prefetchEnd;
+      assert.ok(layer && end && end > 0, 'the image has its landmark');
+      const response = `GET /v2/backend/img/blobs/${layer.desc.digest} HTTP/1.1" 206 ${end} `;
+      const log = join(reg.dir, 'registry.log');
+      assert.ok(holdUntil(() => readFileSync(log, 'utf8').includes(response), 10_000),
+        `the registry never saw the landmark's request while the thread was held (no "${response}" in ${log})`);
+    } finally {
+      await image.close();
+    }
+  } finally {
+    await source.close();
     await store.close();
     await client.close();
   }

@@ -11,6 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/registry/client.js';
 import { openRegistrySource } from '../../src/image/registry-source.js';
+import { openOciLayoutSource } from '../../src/image/oci-layout-source.js';
+import type { ImageSource, ResolvedImage } from '../../src/image/image-source.js';
+import type { Descriptor, ImageManifest, Platform } from '../../src/image/oci-types.js';
+import type { RangeReader } from '../../src/formats/range-reader.js';
+import { unavailable } from '../../src/errors.js';
 import { LazyImage } from '../../src/image/lazy-image.js';
 import { resolveImagePath } from '../../src/image/image-paths.js';
 import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
@@ -102,6 +107,60 @@ describe('LazyImage reads every file of every format like umoci unpack', { skip,
       await img.close();
       await store.close();
       await source.close();
+    }
+  });
+});
+
+/** An image source whose config comes only when `gate` settles; it records blob reads. */
+class ConfigGatedSource implements ImageSource {
+  readonly reads: string[] = [];
+  constructor(private readonly inner: ImageSource, private readonly gate: Promise<void>) {}
+  get counters() { return this.inner.counters; }
+  async resolve(platform?: Platform, signal?: AbortSignal, onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage> {
+    const resolved = await this.inner.resolve(platform, signal);
+    onManifest?.(resolved.manifest);
+    await this.gate;
+    return resolved;
+  }
+  blob(desc: Descriptor): RangeReader {
+    const b = this.inner.blob(desc);
+    return { size: b.size, readAt: (offset, length, signal, arrived) => { this.reads.push(desc.digest); return b.readAt(offset, length, signal, arrived); } };
+  }
+  fetchBlob(desc: Descriptor, maxBytes: number, signal?: AbortSignal) { return this.inner.fetchBlob(desc, maxBytes, signal); }
+  openBlobStream(desc: Descriptor, offset?: number, signal?: AbortSignal) { return this.inner.openBlobStream(desc, offset, signal); }
+  close() { return this.inner.close(); }
+}
+
+describe('LazyImage opens the layers while the config is still coming', { skip }, () => {
+  it('reads the layers before the config arrives; a config that fails still fails the open', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'lazysnap-gated-'));
+    const store = await openProcessChunkStore(state, { memoryBytes: 16 << 20, diskBytes: 1 << 30 });
+    try {
+      let release!: () => void;
+      const gated = new ConfigGatedSource(openOciLayoutSource(FIXTURE_LAYOUT, 'edge-zstdchunked'), new Promise((r) => { release = r; }));
+      const opening = LazyImage.open(gated, { layersDir: join(state, 'layers'), store });
+      for (let i = 0; i < 500 && gated.reads.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(gated.reads.length > 0, 'no layer was read while the config was held back');
+      release();
+      const img = await opening;
+      assert.equal(img.layers.length, img.resolved.manifest.layers.length);
+      await img.close();
+      await gated.close();
+
+      const gone = Promise.reject(unavailable('config went away'));
+      gone.catch(() => {}); // awaited by the source
+      const refused = new ConfigGatedSource(openOciLayoutSource(FIXTURE_LAYOUT, 'edge-zstdchunked'), gone);
+      const fresh = await openProcessChunkStore(join(state, 'fresh'), { memoryBytes: 16 << 20, diskBytes: 1 << 30 }); // no cached TOCs
+      try {
+        await assert.rejects(LazyImage.open(refused, { layersDir: join(state, 'layers'), store: fresh }), /config went away/);
+        assert.ok(refused.reads.length > 0, 'the layers had started');
+      } finally {
+        await fresh.close();
+        await refused.close();
+      }
+    } finally {
+      await store.close();
+      await rm(state, { recursive: true, force: true });
     }
   });
 });

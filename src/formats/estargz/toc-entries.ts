@@ -43,11 +43,25 @@ interface Piece {
 }
 
 /**
- * The TOC's entries as a table. `onPrefetchEnd` hears the landmark's offset as soon as
- * its entry is read (before the rest of the TOC: a mount starts fetching the prioritised
- * files then; only an offset before the TOC is told).
+ * `.prefetch.landmark`'s blob offset, looked up before the entries are checked and built
+ * (that is the opening's longest step: ~70 ms of the JS thread on a TOC of 8,000 files): a
+ * mount starts fetching the prioritised files with it. A hint only: a fetch of blob bytes,
+ * each chunk still verified when read; estargzContents checks the landmark with the rest.
+ * Undefined when there is none, or its offset is not before the TOC.
  */
-export function estargzContents(json: unknown, tocOffset: number, onPrefetchEnd?: (end: number) => void): EstargzContents {
+export function prefetchLandmarkOffset(json: unknown, tocOffset: number): number | undefined {
+  const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i]!;
+    if (raw.name !== PREFETCH_LANDMARK || raw.type !== 'reg') continue;
+    const offset = new TocFieldReader(raw, 'eStargz TOC', i).int('offset');
+    return offset < tocOffset ? offset : undefined;
+  }
+  return undefined;
+}
+
+/** The TOC's entries as a table. */
+export function estargzContents(json: unknown, tocOffset: number): EstargzContents {
   const raws = tocEntriesOf(json, 'eStargz TOC', LIMITS.maxEntries);
   const capacity = tocCapacities(raws);
   const table = new EntryTableBuilder(capacity.entries, capacity.chunks);
@@ -88,7 +102,6 @@ export function estargzContents(json: unknown, tocOffset: number, onPrefetchEnd?
     let pos = -1;
     if (name === PREFETCH_LANDMARK && type === 'reg') {
       prefetchEnd = f.int('offset');
-      if (prefetchEnd < tocOffset) onPrefetchEnd?.(prefetchEnd);
     } else if (name === NO_PREFETCH_LANDMARK && type === 'reg') {
       noPrefetch = true;
     } else if (name !== TOC_TAR_NAME) {

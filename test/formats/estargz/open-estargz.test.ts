@@ -182,6 +182,28 @@ test('landmarks: .prefetch.landmark gives prefetchEnd, neither landmark nor the 
   assert.ok(index.chunks(small).every((c) => c.blobOffset + c.blobLength <= index.info.prefetchEnd!));
 });
 
+test('onPrefetchEnd hears the landmark before the index exists; a file of that name elsewhere, or none, says nothing', async () => {
+  const { blob, result } = await estargzOf(SAMPLE_TAR, { prioritizedFiles: ['dir/small'] });
+  const { toc } = await tocOf(blob);
+  const landmark = toc.entries.find((e) => e.name === '.prefetch.landmark')!;
+  const heard: number[] = [];
+  const index = await openEstargz(new BufferRangeReader(blob), { tocDigest: result.tocDigest, onPrefetchEnd: (end) => heard.push(end) });
+  assert.deepEqual(heard, [landmark.offset]);
+  assert.equal(index.info.prefetchEnd, landmark.offset);
+
+  // Only the layer's own landmark counts: not a file of that name in a directory.
+  toc.entries.find((e) => e.name === '.prefetch.landmark')!.name = 'dir/.prefetch.landmark';
+  const renamed = await withToc(blob, toc);
+  const none: number[] = [];
+  const opened = await openEstargz(new BufferRangeReader(renamed.blob), { onPrefetchEnd: (end) => none.push(end) });
+  assert.equal(opened.info.prefetchEnd, undefined);
+  assert.deepEqual(none, []);
+  const plain = await sampleBlob(); // .no.prefetch.landmark
+  const noneEither: number[] = [];
+  await openEstargz(new BufferRangeReader(plain.blob), { onPrefetchEnd: (end) => noneEither.push(end) });
+  assert.deepEqual(noneEither, []);
+});
+
 test('errors of the reader (UNAVAILABLE) propagate as they are', async () => {
   const reader: RangeReader = { size: 1000, readAt: async () => { throw unavailable('registry went away'); } };
   await assert.rejects(openEstargz(reader), isCode('UNAVAILABLE'));
