@@ -9,6 +9,8 @@ import type { Context, GlobalOptions } from '../context.js';
 import { streamLog } from '../../src/daemon/log.js';
 import { mountServerPaths, parseServerSpec, runMountServerProcess, type MountServerSpec } from '../../src/daemon/mount-server.js';
 import { invalidArgument } from '../../src/errors.js';
+import { statePaths } from '../../src/state-dir.js';
+import { storedBlobsIn } from '../../src/store/stored-blobs.js';
 import { parseLeanArgs, setLeanHeap } from './lean-process.js';
 
 export interface ServerArgs {
@@ -66,10 +68,8 @@ export async function serveMount(ctx: Context, specText: string | undefined, spa
   // Its own registry client and memory cache, over the state dir's shared disk cache.
   const store = await openProcessChunkStore(spec.stateDir);
   try {
-    // Still opening while the image's manifest is fetched (~20-30 ms of file work on a
-    // fresh state dir, off a cold mount's path); a failure is reported when the image opens.
-    const localStore = ctx.localStore();
-    localStore.catch(() => {});
+    // Only looked at (is a layer stored?), never opened: opening creates the store's layout.
+    const localStore = storedBlobsIn(statePaths(spec.stateDir).content);
     const backend = new ImageBackend({ client, store, layersDir: layersDir(spec.stateDir), localStore, log: (m) => log.warn(m) });
     await runMountServerProcess({ spec, backend, mountTree, log });
   } finally {

@@ -8,7 +8,7 @@
 import type { CacheFigures, ImageCounters, MountBackend, OpenedImage, OpenImageOptions } from '../daemon/backend.js';
 import type { ChunkStore } from '../cache/chunk-store.js';
 import type { TwoLevelChunkStore } from '../cache/two-level-chunk-store.js';
-import type { ContentStore } from '../store/content-store.js';
+import type { StoredBlobs } from '../store/stored-blobs.js';
 import { ReadCounters } from '../cache/read-counters.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TreeNode } from '../tree/tree-node.js';
@@ -20,8 +20,8 @@ export interface ImageBackendOptions {
   client: RegistryClient;
   store: TwoLevelChunkStore;
   layersDir: string;
-  /** The state dir's content store: layers pulled with `pull --all` are read from it (may still be opening). */
-  localStore?: ContentStore | Promise<ContentStore>;
+  /** The state dir's content store's blobs: layers pulled with `pull --all` are read from them (may still be opening). */
+  localStore?: StoredBlobs | Promise<StoredBlobs>;
   log?: (msg: string) => void;
 }
 

@@ -22,7 +22,7 @@ import { ReadCounters } from '../cache/read-counters.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ImageSource, ResolvedImage } from './image-source.js';
 import type { RangeReader } from '../formats/range-reader.js';
-import type { ContentStore } from '../store/content-store.js';
+import type { StoredBlobs } from '../store/stored-blobs.js';
 import { LayoutBlobReader, type ReadMeter } from '../store/layout-blob-reader.js';
 
 const NO_METER: ReadMeter = { request() {}, bytes() {} };
@@ -56,10 +56,10 @@ export interface LazyImageOptions {
   /** Layers opened at once. */
   concurrency?: number;
   /**
-   * The local content store: a layer blob that `pull --all` already stored is read from
-   * there, never fetched again. May still be opening: it is awaited after the manifest.
+   * The local content store's blobs: a layer blob that `pull --all` already stored is
+   * read from there, never fetched again. May still be opening: each layer awaits it.
    */
-  localStore?: ContentStore | Promise<ContentStore>;
+  localStore?: StoredBlobs | Promise<StoredBlobs>;
   /**
    * Called once every layer is open, before the merged tree is built: a mount starts its
    * prefetch's fetches here, so that the bytes travel while the tree is built and mounted.

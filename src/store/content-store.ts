@@ -27,6 +27,7 @@ import {
   readLayoutIndex, refNameOf, serializeIndex, tagsOf,
 } from './oci-layout.js';
 import { checkSize, sha256Hex } from './store-digest.js';
+import { storedBlobsIn, type StoredBlobs } from './stored-blobs.js';
 import { sha256Digest } from '../reference/digest.js';
 import { checkDescriptor } from '../image/descriptor.js';
 
@@ -54,8 +55,9 @@ export interface StoreUsage {
 const MAX_TAG_LENGTH = 1024;
 const INDEX_LOCK_KEY = '\0index';
 
-export class ContentStore {
+export class ContentStore implements StoredBlobs {
   private readonly blobDir: string;
+  private readonly blobs: StoredBlobs;
   private readonly ingestDir: string;
   private readonly mutex = new KeyedMutex();
   private readonly writers = new Set<BlobWriter>();
@@ -64,6 +66,7 @@ export class ContentStore {
   private constructor(readonly root: string) {
     this.blobDir = join(root, 'blobs', 'sha256');
     this.ingestDir = join(root, 'ingest');
+    this.blobs = storedBlobsIn(root);
   }
 
   /** Opens the store at `root`, creating the layout when absent. */
@@ -85,17 +88,11 @@ export class ContentStore {
 
   /** Path of a blob file (the digest is validated first). For readers outside this module. */
   blobPath(digest: string): string {
-    return join(this.blobDir, sha256Hex(digest, 'blob'));
+    return this.blobs.blobPath(digest);
   }
 
-  async has(digest: string): Promise<boolean> {
-    const path = this.blobPath(digest);
-    try {
-      return (await stat(path)).isFile();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
+  has(digest: string): Promise<boolean> {
+    return this.blobs.has(digest);
   }
 
   /** Size of a committed blob; NOT_FOUND when absent. */

@@ -145,6 +145,20 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     await waitDead(pid);
   });
 
+  it('a mount reads the layers `pull --all` stored from the state dir, fetching only the manifest and config', async () => {
+    const state = newState('pulled');
+    const ref = refs.get('edge-zstdchunked')!;
+    const pulled = await runCli(['--quiet', 'pull', '--all', ref], { stateDir: state });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const mnt = await mountAt(state, ref, 'pulled', ['--prefetch', 'none']);
+    const actual = await treeDigest(mnt);
+    assert.ok(actual === await expectedListing('edge'), 'the mount of stored layers differs from umoci unpack');
+    const m = (await status(state)).mounts[0]!;
+    assert.ok(m.bytesFetched < 16 * 1024, `${m.bytesFetched} bytes fetched: the layers came over the wire`);
+    const r = await runCli(['umount', mnt], { stateDir: state });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   it('python (zstd:chunked) mounts lazily: python3 runs in it after fetching a small part', async () => {
     const state = newState('python');
     const mnt = await mountAt(state, refs.get('python-zstdchunked')!, 'python', ['--prefetch', 'none']);

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { codeOf } from '../../src/errors.js';
 import { MEDIA_TYPES } from '../../src/image/oci-types.js';
 import { ContentStore } from '../../src/store/content-store.js';
+import { storedBlobsIn } from '../../src/store/stored-blobs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { contentStoreSuite, descOf, digestOf } from '../suites/content-store-suite.js';
 
@@ -50,6 +51,23 @@ test('makes an OCI image layout other tools can read', async (t) => {
   assert.deepEqual((await readdir(root)).sort(), ['blobs', 'index.json', 'ingest', 'oci-layout']);
   assert.deepEqual((await readdir(join(root, 'ingest'))).filter((n) => !n.endsWith('.lock')), []);
   assert.deepEqual(await readdir(dir), ['content'], 'nothing written beside the store');
+});
+
+test('storedBlobsIn answers from the blob files alone, creating nothing', async (t) => {
+  const dir = await tempDir(t);
+  const root = join(dir, 'content');
+  const blob = randomBytes(1000);
+  const view = storedBlobsIn(root);
+  assert.equal(await view.has(digestOf(blob)), false, 'no store yet: no blobs');
+  assert.deepEqual(await readdir(dir), [], 'looking created nothing');
+  assert.throws(() => view.blobPath('sha256:../../etc'), (e) => codeOf(e) === 'INVALID_ARGUMENT');
+  const store = await ContentStore.open(root);
+  t.after(() => store.close());
+  assert.equal(await view.has(digestOf(blob)), false);
+  await store.put(blob);
+  assert.equal(await view.has(digestOf(blob)), true);
+  assert.equal(view.blobPath(digestOf(blob)), store.blobPath(digestOf(blob)));
+  assert.deepEqual(await readFile(view.blobPath(digestOf(blob))), blob);
 });
 
 test('refuses a directory holding another layout version', async (t) => {
