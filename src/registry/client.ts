@@ -36,7 +36,17 @@ interface Shared {
   blobs: BlobService;
   pusher: Pusher;
   closed: boolean;
+  /** Manifests asked for ahead of their resolve() (prefetchManifest), by reference. */
+  earlyManifests: Map<string, EarlyManifest>;
 }
+
+interface EarlyManifest {
+  readonly doc: Promise<FetchedDocument>;
+  /** What fetching it cost, given to the meter of the resolve() that takes it. */
+  readonly tally: { requests: number; bytes: number };
+}
+
+const earlyKey = (ref: RegistryReference): string => `${ref.host}/${ref.repository}@${manifestRef(ref)}`;
 
 export class RegistryClient {
   readonly counters: TransferCounters = { bytesFetched: 0, requests: 0 };
@@ -55,7 +65,7 @@ export class RegistryClient {
       const credentials = new CredentialStore({ configDir: options.dockerConfigDir, helperTimeoutMs: options.credentialHelperTimeoutMs });
       const auth = new Authenticator(transport, credentials, opts);
       const http = new RegistryHttp(transport, auth, opts);
-      this.shared = { opts, transport, credentials, auth, http, blobs: new BlobService(http, options.spoolDir), pusher: new Pusher(http), closed: false };
+      this.shared = { opts, transport, credentials, auth, http, blobs: new BlobService(http, options.spoolDir), pusher: new Pusher(http), closed: false, earlyManifests: new Map() };
     }
     const up = parent?.meter;
     this.meter = {
@@ -75,8 +85,42 @@ export class RegistryClient {
 
   /** The manifest or index `reference` (tag or digest) names, verified. */
   getManifest(host: string, repository: string, reference: string, signal?: AbortSignal): Promise<FetchedDocument> {
+    return this.fetchManifestCounted(host, repository, reference, this.meter, signal);
+  }
+
+  private fetchManifestCounted(host: string, repository: string, reference: string, meter: Meter, signal?: AbortSignal): Promise<FetchedDocument> {
     if (reference.includes(':')) checkDigest(reference, `manifest ${host}/${repository}`);
-    return fetchManifest(this.shared.http, { host, repository, reference }, this.meter, signal);
+    return fetchManifest(this.shared.http, { host, repository, reference }, meter, signal);
+  }
+
+  /**
+   * Starts fetching the manifest `ref` names for a resolve() of the same reference that is
+   * about to come: a mount server asks while the rest of its engine still loads, and the
+   * round trips overlap the loading. The next resolve() of `ref` (from this client or any
+   * view) takes it, once, and counts its request and bytes; a failure is its failure.
+   */
+  prefetchManifest(ref: RegistryReference): void {
+    const key = earlyKey(ref);
+    if (this.shared.earlyManifests.has(key)) return;
+    const tally = { requests: 0, bytes: 0 };
+    const meter: Meter = { request: () => { tally.requests++; }, bytes: (n) => { tally.bytes += n; } };
+    const doc = (async () => this.fetchManifestCounted(ref.host, ref.repository, manifestRef(ref), meter))();
+    doc.catch(() => {}); // its resolve() sees the failure
+    this.shared.earlyManifests.set(key, { doc, tally });
+  }
+
+  /** The top-level document `ref` names: the prefetched one when there is one (taken once). */
+  private async topManifest(ref: RegistryReference, signal?: AbortSignal): Promise<FetchedDocument> {
+    const key = earlyKey(ref);
+    const early = this.shared.earlyManifests.get(key);
+    if (!early) return this.getManifest(ref.host, ref.repository, manifestRef(ref), signal);
+    this.shared.earlyManifests.delete(key);
+    try {
+      return await early.doc;
+    } finally {
+      for (let i = 0; i < early.tally.requests; i++) this.meter.request();
+      this.meter.bytes(early.tally.bytes);
+    }
   }
 
   /**
@@ -86,7 +130,7 @@ export class RegistryClient {
   async resolve(ref: RegistryReference, platform: Platform = hostPlatform(), signal?: AbortSignal,
     onManifest?: (manifest: ImageManifest) => void): Promise<ResolvedImage> {
     const name = formatReference(ref);
-    const top = await this.getManifest(ref.host, ref.repository, manifestRef(ref), signal);
+    const top = await this.topManifest(ref, signal);
     let leaf = top;
     if (top.kind === 'index') {
       const chosen = selectManifest(top.index.manifests, platform, name);

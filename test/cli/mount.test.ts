@@ -150,7 +150,14 @@ describe('lazysnap mount', { skip, timeout: 900_000 }, () => {
     const ref = refs.get('edge-zstdchunked')!;
     const pulled = await runCli(['--quiet', 'pull', '--all', ref], { stateDir: state });
     assert.equal(pulled.code, 0, pulled.stderr);
+    // The registry logs a request once it has answered it.
+    const manifestGets = async () => (await readFile(join(reg.dir, 'registry.log'), 'utf8'))
+      .split('\n').filter((l) => l.includes('"GET /v2/fixtures/edge/manifests/edge-zstdchunked ')).length;
+    const before = await manifestGets();
     const mnt = await mountAt(state, ref, 'pulled', ['--prefetch', 'none']);
+    // The server asked for the manifest while its engine loaded, and its resolve took that one.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await manifestGets(), before + 1, 'the mount asked for the manifest more than once');
     const actual = await treeDigest(mnt);
     assert.ok(actual === await expectedListing('edge'), 'the mount of stored layers differs from umoci unpack');
     const m = (await status(state)).mounts[0]!;

@@ -78,6 +78,33 @@ describe('registry client against docker-registry', () => {
     assert.equal(byDigest.manifestDigest, img.manifestDigest);
   });
 
+  test('prefetchManifest: the next resolve takes the manifest fetched ahead, once, and counts it', async () => {
+    // The registry logs a request once it has answered: wait for the count to reach `n`,
+    // then a little longer, so that one more request would have been logged too.
+    const manifestGets = async (n: number) => {
+      const count = async () => (await readFile(join(reg.dir, 'registry.log'), 'utf8'))
+        .split('\n').filter((l) => l.includes('"GET /v2/lazy/img/manifests/t ')).length;
+      for (let i = 0; i < 250 && (await count()) < n; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      return count();
+    };
+    const ref = regRef(`${reg.host}/lazy/img:t`);
+    const before = await manifestGets(0);
+    client.prefetchManifest(ref);
+    client.prefetchManifest(ref); // already under way: not asked twice
+    const view = client.withCounters();
+    const r = await view.resolve(ref);
+    assert.equal(r.manifestDigest, img.manifestDigest);
+    assert.equal(await manifestGets(before + 1), before + 1, 'the resolve asked for the manifest again');
+    assert.equal(view.counters.requests, 2, 'the view counts the prefetched manifest and its config');
+    assert.equal(view.counters.bytesFetched, r.manifestBytes.length + r.configBytes.length);
+    await view.resolve(ref); // taken once: this one asks again
+    assert.equal(await manifestGets(before + 2), before + 2);
+    // A prefetch that fails is the resolve's failure.
+    client.prefetchManifest(regRef(`${reg.host}/lazy/img:nope`));
+    await assert.rejects(client.resolve(regRef(`${reg.host}/lazy/img:nope`)), (e) => codeOf(e) === 'NOT_FOUND');
+  });
+
   test('Range reads of a layer return the bytes of the local blob; fetchBlob and streams verify', async () => {
     const layer = img.manifest.layers[0]!;
     const local = await readFile(blobPath(img.layout, layer.digest));
