@@ -50,9 +50,10 @@ export class Lazysnap {
     return ls;
   }
 
+  /** `lazysnap ARGS` as a user runs the installed command: bin/lazysnap itself, not `node bin/lazysnap`. */
   async cli(args: string[], timeoutMs = 600_000): Promise<RunResult> {
     try {
-      return await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', ...args], { timeoutMs });
+      return await run(this.bin, ['--state-dir', this.stateDir, '--quiet', ...args], { timeoutMs });
     } catch (err) {
       if (err instanceof CommandError) {
         const last = err.result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${err.result.code}`;
@@ -68,7 +69,7 @@ export class Lazysnap {
     this.mountpoints.add(dir);
     await this.cli(['mount', image, dir, ...(prefetch ? ['--prefetch', prefetch] : [])]);
     return defer(`lazysnap umount ${dir}`, async () => {
-      const r = await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'umount', dir], { check: false, timeoutMs: 30_000, forCleanup: true });
+      const r = await run(this.bin, ['--state-dir', this.stateDir, '--quiet', 'umount', dir], { check: false, timeoutMs: 30_000, forCleanup: true });
       // A daemon that died leaves a stale FUSE endpoint: detach it so the dir can go.
       if (r.code !== 0) await run('fusermount', ['-uz', dir], { check: false, forCleanup: true });
     });
@@ -103,7 +104,7 @@ export class Lazysnap {
 
   /** The daemon's pid, or undefined when none runs (status never starts one). */
   async daemonPid(): Promise<number | undefined> {
-    const s = await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'status', '--json'], { check: false, timeoutMs: 30_000, forCleanup: true });
+    const s = await run(this.bin, ['--state-dir', this.stateDir, '--quiet', 'status', '--json'], { check: false, timeoutMs: 30_000, forCleanup: true });
     try {
       return (JSON.parse(s.stdout) as StatusDoc).daemon?.pid ?? undefined;
     } catch {
@@ -118,7 +119,7 @@ export class Lazysnap {
    * mountpoints still mounted is detached.
    */
   private async stopDaemon(): Promise<void> {
-    await run('node', [this.bin, '--state-dir', this.stateDir, '--quiet', 'daemon', 'stop'], { check: false, timeoutMs: 30_000, forCleanup: true });
+    await run(this.bin, ['--state-dir', this.stateDir, '--quiet', 'daemon', 'stop'], { check: false, timeoutMs: 30_000, forCleanup: true });
     for (const pid of await pidsOfStateDir(this.stateDir)) await stopPid(pid);
     for (const mp of await mountedOf(this.mountpoints)) await run('fusermount', ['-uz', mp], { check: false, forCleanup: true });
   }

@@ -136,7 +136,7 @@ describe('a registry over TLS, trusted through NODE_EXTRA_CA_CERTS', { skip, tim
     const mnt = join(work, 'mnt-trusted');
     await mkdir(mnt);
     const env = { ...baseEnv(), NODE_EXTRA_CA_CERTS: ca.cert };
-    const r = await runCli(['mount', '--prefetch', 'none', ref, mnt], { stateDir: state, env });
+    const r = await runCli(['mount', '--prefetch', 'none', ref, mnt], { stateDir: state, env, asCommand: true });
     assert.equal(r.code, 0, r.stderr);
     mounted.push(mnt);
     // Content read through the server's own TLS connections.
@@ -154,6 +154,17 @@ describe('a registry over TLS, trusted through NODE_EXTRA_CA_CERTS', { skip, tim
     }
     const um = await runCli(['umount', mnt], { stateDir: state, env });
     assert.equal(um.code, 0, um.stderr);
+  });
+
+  it('run as a command, the CLI itself trusts the CA it handed over to itself, and only that one', async () => {
+    // bin/lazysnap's shell line moves NODE_EXTRA_CA_CERTS to LAZYSNAP_EXTRA_CA_CERTS before
+    // node starts: the CLI's own requests (inspect) must trust exactly what node would have.
+    const trusted = await runCli(['--quiet', 'inspect', ref, '--json'], { env: { ...baseEnv(), NODE_EXTRA_CA_CERTS: ca.cert }, asCommand: true });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.ok((JSON.parse(trusted.stdout) as { layers: unknown[] }).layers.length > 0);
+    const untrusted = await runCli(['--quiet', 'inspect', ref], { env: { ...baseEnv(), NODE_EXTRA_CA_CERTS: other.cert }, asCommand: true });
+    assert.notEqual(untrusted.code, 0, 'inspected a registry whose certificate nobody trusts');
+    assert.match(untrusted.stderr, /certificate/i);
   });
 
   it('fails with a certificate error when NODE_EXTRA_CA_CERTS names another CA, and leaves nothing mounted', async () => {

@@ -12,11 +12,17 @@ export interface CliResult {
   stdoutBytes: Buffer;
 }
 
-export function runCli(args: readonly string[], opts: { stateDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+/**
+ * `node bin/lazysnap ARGS`; with `asCommand`, `bin/lazysnap ARGS` itself, as the installed
+ * command runs (its shell line hands NODE_EXTRA_CA_CERTS over first: bin/lazysnap says why).
+ */
+export function runCli(args: readonly string[],
+  opts: { stateDir?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; asCommand?: boolean } = {}): Promise<CliResult> {
   const env = { ...process.env, ...opts.env };
   if (opts.stateDir) env.LAZYSNAP_STATE_DIR = opts.stateDir;
+  const bin = join(REPO_ROOT, 'bin', 'lazysnap');
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(REPO_ROOT, 'bin', 'lazysnap'), ...args], {
+    const child = execFile(opts.asCommand ? bin : process.execPath, opts.asCommand ? args : [bin, ...args], {
       env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 512 * 1024 * 1024, encoding: 'buffer',
     }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 2) : 0;

@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { delimiter } from 'node:path';
+import { runCli } from '../helpers/cli.js';
 import { EXTRA_CA_VAR, extraCaContext, extraCaFiles, lazysnapChildEnv, programEnv } from '../../src/registry/extra-ca.js';
 
 describe('extra CA certificates', () => {
@@ -37,4 +38,21 @@ describe('extra CA certificates', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /\/nonexistent\/lazysnap-ca\.pem \(LAZYSNAP_EXTRA_CA_CERTS\): ENOENT/);
   });
+});
+
+describe('bin/lazysnap run as a command', () => {
+  // Node warns at start when NODE_EXTRA_CA_CERTS names a file it cannot read: the warning
+  // shows whether node itself was given the variable.
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/lazysnap-ca.pem', LAZYSNAP_EXTRA_CA_CERTS: '/first.pem' };
+  const nodeWarning = /Ignoring extra certs from `\/nonexistent\/lazysnap-ca\.pem`/;
+
+  test('hands NODE_EXTRA_CA_CERTS over before node starts (node bin/lazysnap cannot)', async () => {
+    const asCommand = await runCli(['--version'], { env, asCommand: true });
+    assert.equal(asCommand.code, 0, asCommand.stderr);
+    assert.match(asCommand.stdout, /^\d+\.\d+\.\d+/);
+    assert.doesNotMatch(asCommand.stderr, nodeWarning, 'node was started with NODE_EXTRA_CA_CERTS');
+    const throughNode = await runCli(['--version'], { env });
+    assert.match(throughNode.stderr, nodeWarning, 'node no longer warns about an unreadable file: this test shows nothing');
+  });
+
 });
