@@ -10,6 +10,9 @@
 //
 // A read inside the range waits for the bytes it needs (and hears `arrived` about them
 // as they come); a read outside it, or one after the early fetch failed, goes to the blob.
+// A read across the range's end (a prefetch of the whole blob reads in pieces that cross
+// it) takes its part inside from the early fetch and only the rest from the blob: no byte
+// is fetched twice.
 
 import { unavailable } from '../errors.js';
 import { checkRange, type ArrivedBytes, type RangeReader } from './range-reader.js';
@@ -72,7 +75,17 @@ export class EarlyRangeReader implements RangeReader {
   async readAt(offset: number, length: number, signal?: AbortSignal, arrived?: ArrivedBytes): Promise<Buffer> {
     checkRange(offset, length, this.size);
     const e = this.early;
-    if (!e || e.failed || offset + length > e.end) return this.inner.readAt(offset, length, signal, arrived);
+    if (!e || e.failed || offset >= e.end) return this.inner.readAt(offset, length, signal, arrived);
+    if (offset + length > e.end) {
+      // `arrived` hears the inside part only: telling the rest would copy the whole prefix
+      // again for every piece of it that comes.
+      const inside = e.end - offset;
+      const [head, rest] = await Promise.all([
+        this.readAt(offset, inside, signal, arrived),
+        this.inner.readAt(e.end, length - inside, signal),
+      ]);
+      return Buffer.concat([head, rest]);
+    }
     const end = offset + length;
     const ready = (): boolean => e.prefix.length >= end || e.done || e.failed;
     let told = 0;

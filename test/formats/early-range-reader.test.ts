@@ -21,10 +21,30 @@ describe('EarlyRangeReader', () => {
     assert.deepEqual(await r.readAt(10, 1000), blob.subarray(10, 1010));
     assert.deepEqual(await r.readAt(64 * KiB, 64 * KiB), blob.subarray(64 * KiB, 128 * KiB));
     assert.equal(inner.requests.length, 1, 'reads inside the range made no request');
-    assert.deepEqual(await r.readAt(120 * KiB, 16 * KiB), blob.subarray(120 * KiB, 136 * KiB));
-    assert.deepEqual(inner.requests[1], { offset: 120 * KiB, length: 16 * KiB }, 'a read past the range goes to the blob');
+    assert.deepEqual(await r.readAt(130 * KiB, 16 * KiB), blob.subarray(130 * KiB, 146 * KiB));
+    assert.deepEqual(inner.requests[1], { offset: 130 * KiB, length: 16 * KiB }, 'a read past the range goes to the blob');
     r.startEarly(64 * KiB); // once only
     assert.equal(inner.requests.length, 2);
+  });
+
+  it('a read across the range\'s end takes its inside part from the early fetch: no byte fetched twice', async () => {
+    const blob = pattern(256 * KiB, 5);
+    const inner = new CountingReader(blob);
+    inner.hold();
+    const r = new EarlyRangeReader(inner);
+    r.startEarly(96 * KiB);
+    const heard: number[] = [];
+    // As a prefetch of the whole blob reads it: pieces from 0, the first one past the range.
+    const first = r.readAt(0, 128 * KiB, undefined, (p) => heard.push(p.length));
+    const second = r.readAt(128 * KiB, 128 * KiB);
+    for (let i = 0; i < 5; i++) await tick();
+    inner.release();
+    assert.deepEqual(await first, blob.subarray(0, 128 * KiB));
+    assert.deepEqual(await second, blob.subarray(128 * KiB));
+    assert.deepEqual(inner.requests, [
+      { offset: 0, length: 96 * KiB }, { offset: 96 * KiB, length: 32 * KiB }, { offset: 128 * KiB, length: 128 * KiB },
+    ]);
+    assert.ok(heard.every((n) => n < 96 * KiB), 'only the inside part is told as it comes');
   });
 
   it('a read waits for its bytes and hears them arrive', async () => {
