@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ImageBackend } from '../../src/image/image-backend.js';
+import type { OpenedImage } from '../../src/daemon/backend.js';
 import { openProcessChunkStore } from '../../src/image/chunk-store-setup.js';
 import { LazyImage, layersDir } from '../../src/image/lazy-image.js';
 import { openRegistrySource } from '../../src/image/registry-source.js';
@@ -68,33 +69,17 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.ok(cond(), `timed out waiting for ${what}`);
 }
 
-test('the landmark prefetch is fetched while the image opens and decoded once the mount answers', async () => {
-  const stateDir = join(work, 'state');
+/** Opens the eStargz image through an ImageBackend over a fresh state dir, as a mount server does; closes all after `body`. */
+async function withOpenedImage(state: string, prefetch: 'landmark' | 'all',
+  body: (image: OpenedImage, backend: ImageBackend) => Promise<void>): Promise<void> {
+  const stateDir = join(work, state);
   const client = new RegistryClient({ dockerConfigDir: join(work, 'docker') });
   const store = await openProcessChunkStore(stateDir);
   const backend = new ImageBackend({ client, store, layersDir: layersDir(stateDir) });
   try {
-    const image = await backend.openImage(`${reg.host}/backend/img:estargz`, { prefetch: 'landmark' });
+    const image = await backend.openImage(`${reg.host}/backend/img:estargz`, { prefetch });
     try {
-      const listed = 3 * 300 * 1024; // incompressible: about as many bytes compressed
-      await until('the landmark bytes to arrive', () => image.counters().bytesFetched > listed);
-      const fetched = image.counters();
-      const cachedBefore = backend.cacheFigures().memoryBytes; // the TOC (index reads are cached)
-      assert.ok(cachedBefore < listed / 10, `${cachedBefore} bytes cached before startBackground: only the TOC should be`);
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(backend.cacheFigures().memoryBytes, cachedBefore, 'nothing decoded before startBackground');
-
-      image.startBackground();
-      await until('the landmark chunks to be cached', () => backend.cacheFigures().memoryBytes >= cachedBefore + listed);
-      for (const name of FILES) {
-        const node = image.tree.lookup(name) as TreeNode;
-        const got = await image.read(node, 0, node.size);
-        assert.ok(got.equals(content.get(name)!), name);
-      }
-      assert.equal(image.counters().requests, fetched.requests, 'the listed files came from the prefetch, fetched once');
-      assert.equal(image.counters().bytesFetched, fetched.bytesFetched);
-      const unlisted = image.tree.lookup('unlisted.bin') as TreeNode;
-      assert.ok((await image.read(unlisted, 0, unlisted.size)).equals(content.get('unlisted.bin')!));
+      await body(image, backend);
     } finally {
       await image.close();
     }
@@ -102,36 +87,48 @@ test('the landmark prefetch is fetched while the image opens and decoded once th
     await store.close();
     await client.close();
   }
+}
+
+test('the landmark prefetch is fetched while the image opens and decoded once the mount answers', async () => {
+  await withOpenedImage('state', 'landmark', async (image, backend) => {
+    const listed = 3 * 300 * 1024; // incompressible: about as many bytes compressed
+    await until('the landmark bytes to arrive', () => image.counters().bytesFetched > listed);
+    const fetched = image.counters();
+    const cachedBefore = backend.cacheFigures().memoryBytes; // the TOC (index reads are cached)
+    assert.ok(cachedBefore < listed / 10, `${cachedBefore} bytes cached before startBackground: only the TOC should be`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(backend.cacheFigures().memoryBytes, cachedBefore, 'nothing decoded before startBackground');
+
+    image.startBackground();
+    await until('the landmark chunks to be cached', () => backend.cacheFigures().memoryBytes >= cachedBefore + listed);
+    for (const name of FILES) {
+      const node = image.tree.lookup(name) as TreeNode;
+      const got = await image.read(node, 0, node.size);
+      assert.ok(got.equals(content.get(name)!), name);
+    }
+    assert.equal(image.counters().requests, fetched.requests, 'the listed files came from the prefetch, fetched once');
+    assert.equal(image.counters().bytesFetched, fetched.bytesFetched);
+    const unlisted = image.tree.lookup('unlisted.bin') as TreeNode;
+    assert.ok((await image.read(unlisted, 0, unlisted.size)).equals(content.get('unlisted.bin')!));
+  });
 });
 
 test('--prefetch all fetches every blob byte once: the landmark fetched early is not fetched again', async () => {
-  const stateDir = join(work, 'state-all');
-  const client = new RegistryClient({ dockerConfigDir: join(work, 'docker') });
-  const store = await openProcessChunkStore(stateDir);
-  const backend = new ImageBackend({ client, store, layersDir: layersDir(stateDir) });
-  try {
-    const image = await backend.openImage(`${reg.host}/backend/img:estargz`, { prefetch: 'all' });
-    try {
-      image.startBackground();
-      const { compressedBytes } = image.describe();
-      await until('every blob byte to arrive', () => image.counters().bytesFetched >= compressedBytes);
-      await new Promise((r) => setTimeout(r, 300)); // a second fetch of the landmark would be under way by now
-      // Every byte of the blob, plus the manifest, config and the TOC's tail window read
-      // again (index reads come first and are cached apart): well under the landmark's
-      // 900 KiB that a second fetch of it would add.
-      const over = image.counters().bytesFetched - compressedBytes;
-      assert.ok(over < 128 * 1024, `${over} bytes fetched beyond the blob's ${compressedBytes}: some were fetched twice`);
-      for (const name of [...FILES, 'unlisted.bin']) {
-        const node = image.tree.lookup(name) as TreeNode;
-        assert.ok((await image.read(node, 0, node.size)).equals(content.get(name)!), name);
-      }
-    } finally {
-      await image.close();
+  await withOpenedImage('state-all', 'all', async (image) => {
+    image.startBackground();
+    const { compressedBytes } = image.describe();
+    await until('every blob byte to arrive', () => image.counters().bytesFetched >= compressedBytes);
+    await new Promise((r) => setTimeout(r, 300)); // a second fetch of the landmark would be under way by now
+    // Every byte of the blob, plus the manifest, config and the TOC's tail window read
+    // again (index reads come first and are cached apart): well under the landmark's
+    // 900 KiB that a second fetch of it would add.
+    const over = image.counters().bytesFetched - compressedBytes;
+    assert.ok(over < 128 * 1024, `${over} bytes fetched beyond the blob's ${compressedBytes}: some were fetched twice`);
+    for (const name of [...FILES, 'unlisted.bin']) {
+      const node = image.tree.lookup(name) as TreeNode;
+      assert.ok((await image.read(node, 0, node.size)).equals(content.get(name)!), name);
     }
-  } finally {
-    await store.close();
-    await client.close();
-  }
+  });
 });
 
 /** Holds the JS thread (no event loop turn) until `cond`, up to `ms`; whether it came. */
