@@ -27,7 +27,7 @@ import {
   readLayoutIndex, refNameOf, serializeIndex, tagsOf,
 } from './oci-layout.js';
 import { checkSize, sha256Hex } from './store-digest.js';
-import { storedBlobsIn, type StoredBlobs } from './stored-blobs.js';
+import { blobDirOf, storedBlobsIn, type StoredBlobs } from './stored-blobs.js';
 import { sha256Digest } from '../reference/digest.js';
 import { checkDescriptor } from '../image/descriptor.js';
 
@@ -64,7 +64,7 @@ export class ContentStore implements StoredBlobs {
   private closed = false;
 
   private constructor(readonly root: string) {
-    this.blobDir = join(root, 'blobs', 'sha256');
+    this.blobDir = blobDirOf(root);
     this.ingestDir = join(root, 'ingest');
     this.blobs = storedBlobsIn(root);
   }

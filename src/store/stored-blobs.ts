@@ -17,9 +17,14 @@ export interface StoredBlobs {
   blobPath(digest: string): string;
 }
 
+/** Where a content store at `root` keeps its committed blobs (an OCI layout's blobs/sha256). */
+export function blobDirOf(root: string): string {
+  return join(root, 'blobs', 'sha256');
+}
+
 /** The blobs of the content store at `root` (a state dir's STATE/content). */
 export function storedBlobsIn(root: string): StoredBlobs {
-  const blobDir = join(root, 'blobs', 'sha256');
+  const blobDir = blobDirOf(root);
   const blobPath = (digest: string): string => join(blobDir, sha256Hex(digest, 'blob'));
   return {
     blobPath,

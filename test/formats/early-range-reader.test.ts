@@ -11,6 +11,16 @@ import { codeOf } from '../../src/errors.js';
 const KiB = 1024;
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** A reader over a blob of `size` whose early fetch of [0, end) has started and is held. */
+function heldEarly(size: number, seed: number, end: number) {
+  const blob = pattern(size, seed);
+  const inner = new CountingReader(blob);
+  inner.hold();
+  const r = new EarlyRangeReader(inner);
+  r.startEarly(end);
+  return { blob, inner, r };
+}
+
 describe('EarlyRangeReader', () => {
   it('serves reads inside the early range from its one fetch, and the rest from the blob', async () => {
     const blob = pattern(256 * KiB, 1);
@@ -28,11 +38,7 @@ describe('EarlyRangeReader', () => {
   });
 
   it('a read across the range\'s end takes its inside part from the early fetch: no byte fetched twice', async () => {
-    const blob = pattern(256 * KiB, 5);
-    const inner = new CountingReader(blob);
-    inner.hold();
-    const r = new EarlyRangeReader(inner);
-    r.startEarly(96 * KiB);
+    const { blob, inner, r } = heldEarly(256 * KiB, 5, 96 * KiB);
     const heard: number[] = [];
     // As a prefetch of the whole blob reads it: pieces from 0, the first one past the range.
     const first = r.readAt(0, 128 * KiB, undefined, (p) => heard.push(p.length));
@@ -89,11 +95,7 @@ describe('EarlyRangeReader', () => {
   });
 
   it('a read that gives up stops waiting; bad ranges are never fetched early', async () => {
-    const blob = pattern(64 * KiB, 4);
-    const inner = new CountingReader(blob);
-    inner.hold();
-    const r = new EarlyRangeReader(inner);
-    r.startEarly(32 * KiB);
+    const { blob, inner, r } = heldEarly(64 * KiB, 4, 32 * KiB);
     const ac = new AbortController();
     const read = r.readAt(0, 100, ac.signal);
     ac.abort();
